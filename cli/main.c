@@ -19,6 +19,8 @@
 static const cli_command commands[] = {
     {"init", cmd_init, "create a project directory"},
     {"config", cmd_config, "show the effective configuration"},
+    {"dev", cmd_dev, "development services (dev kafka: a local Kafka broker)"},
+    {"replay", cmd_replay, "publish telemetry files to Kafka, one message per record"},
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 
