@@ -52,5 +52,8 @@ int cmd_config(cli *ctx, int argc, char **argv);
 int cmd_init(cli *ctx, int argc, char **argv);
 int cmd_dev(cli *ctx, int argc, char **argv);
 int cmd_replay(cli *ctx, int argc, char **argv);
+/* `ingest kafka://…` (cli/cmd_ingest_kafka.c); `ingest` dispatches to it. */
+int cmd_ingest_kafka(cli *ctx, int argc, char **argv);
+void cmd_ingest_kafka_help(FILE *f);
 
 #endif

@@ -20,6 +20,7 @@ static const cli_command commands[] = {
     {"init", cmd_init, "create a project directory"},
     {"config", cmd_config, "show the effective configuration"},
     {"dev", cmd_dev, "development services (dev kafka: a local Kafka broker)"},
+    {"ingest", cmd_ingest_kafka, "ingest telemetry into the lake (kafka://BROKERS/TOPIC)"},
     {"replay", cmd_replay, "publish telemetry files to Kafka, one message per record"},
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)

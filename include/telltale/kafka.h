@@ -125,6 +125,7 @@ typedef struct tt_kafka_ingest_opts {
   const char *table;        /* lake table the messages belong to ("telemetry") */
   const char *schema_path;  /* schema YAML file declaring `table` */
   const char *dead_letter_topic; /* optional: also publish dead letters here */
+  const char *avro_registry; /* Avro writer schemas by id: dir:PATH of ID.avsc, or NULL */
   int follow;               /* run until *stop; else drain to the end and return */
   int64_t batch_rows;       /* flush a partition's batch at this many records */
   int64_t batch_bytes;      /* … or this many payload bytes */
@@ -135,9 +136,11 @@ typedef struct tt_kafka_ingest_opts {
 } tt_kafka_ingest_opts;
 
 /* Fill opts from the configuration (kafka.*, ingest.*, lake). Strings point
- * into cfg or static storage; *lake_out is malloc'd (caller frees). */
+ * into cfg; *lake_out and *schema_out (the resolved lake and kafka.schema
+ * paths) are malloc'd, the caller frees them. */
 tt_err tt_kafka_ingest_opts_from_config(tt_kafka_ingest_opts *opts, const tt_config *cfg,
-                                        char **lake_out, tt_error *err) TT_WARN_UNUSED;
+                                        char **lake_out, char **schema_out,
+                                        tt_error *err) TT_WARN_UNUSED;
 
 /* Run a consumer-group member until the assigned partitions are drained
  * (or, with follow, until *stop), landing every record exactly once. On
