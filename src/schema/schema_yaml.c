@@ -268,18 +268,18 @@ static tt_err read_table(reader *r, yaml_node_t *k, yaml_node_t *m, size_t t) {
   }
   if (!have_kind) {
     snprintf(field, sizeof field, "%s.kind", path);
-    return fail(r, m, field, "missing: the table's kind (telemetry, events, entity)");
+    return fail(r, k, field, "missing: the table's kind (telemetry, events, entity)");
   }
   if (!tb->entity_column) {
     snprintf(field, sizeof field, "%s.entity", path);
-    return fail(r, m, field, "missing: the entity column (e.g. vehicle_id)");
+    return fail(r, k, field, "missing: the entity column (e.g. vehicle_id)");
   }
   if (!tb->time_column) {
     snprintf(field, sizeof field, "%s.time", path);
-    return fail(r, m, field, "missing: the time axis {column, axis}");
+    return fail(r, k, field, "missing: the time axis {column, axis}");
   }
   snprintf(field, sizeof field, "%s.columns", path);
-  if (!columns) return fail(r, m, field, "missing: the list of columns");
+  if (!columns) return fail(r, k, field, "missing: the list of columns");
   if (columns->type != YAML_SEQUENCE_NODE)
     return fail(r, columns, field, "expected a list of columns, got %s", node_kind(columns));
   size_t n = (size_t)(columns->data.sequence.items.top - columns->data.sequence.items.start);
@@ -328,6 +328,20 @@ static tt_err read_root(reader *r, yaml_node_t *root) {
     return fail(r, tables, "tables", "too many tables (at most %d)", TT_SCHEMA_MAX_TABLES);
   if (tt__schema_alloc_tables(s, n) != 0) return tt_error_set(r->err, TT_NOMEM, "out of memory");
   s->ntables = n;
+  /* Table names are free keys, so check_keys does not apply; a repeated
+   * one would silently shadow the first in many YAML readers. */
+  for (size_t t = 0; t < n; t++) {
+    yaml_node_t *k = yaml_document_get_node(r->doc, tables->data.mapping.pairs.start[t].key);
+    if (!k || k->type != YAML_SCALAR_NODE) return fail(r, tables, "tables", "table names must be plain names");
+    for (size_t u = 0; u < t; u++) {
+      yaml_node_t *k2 = yaml_document_get_node(r->doc, tables->data.mapping.pairs.start[u].key);
+      if (!strcmp((const char *)k->data.scalar.value, (const char *)k2->data.scalar.value)) {
+        char field[200];
+        snprintf(field, sizeof field, "tables.%s", (const char *)k->data.scalar.value);
+        return fail(r, k, field, "duplicate key '%s'", (const char *)k->data.scalar.value);
+      }
+    }
+  }
   for (size_t t = 0; t < n; t++) {
     yaml_node_pair_t *p = &tables->data.mapping.pairs.start[t];
     yaml_node_t *k = yaml_document_get_node(r->doc, p->key);
