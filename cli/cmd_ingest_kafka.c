@@ -55,11 +55,10 @@ int cmd_ingest_kafka(cli *ctx, int argc, char **argv) {
   }
   tt_error err;
   tt_error_clear(&err);
-  tt_kafka_ingest_opts o;
-  char *lake = NULL, *schema = NULL;
+  tt_kafka_ingest_opts o = {0};
   int rc = CLI_EXIT_OK, c, out = CLI_OUT_TABLE;
   const char *url_s = NULL;
-  if (tt_kafka_ingest_opts_from_config(&o, ctx->cfg, &lake, &schema, &err) != TT_OK) {
+  if (tt_kafka_ingest_opts_from_config(&o, ctx->cfg, &err) != TT_OK) {
     rc = cli_fail(&err);
     goto done;
   }
@@ -119,7 +118,6 @@ int cmd_ingest_kafka(cli *ctx, int argc, char **argv) {
   free(m);
   if (e) rc = cli_fail(&err);
 done:
-  free(lake);
-  free(schema);
+  tt_kafka_ingest_opts_release(&o);
   return rc;
 }

@@ -77,17 +77,29 @@ static int64_t lake_int(const char *sql) {
   return v;
 }
 
+/* Print the dead-letter table (shown when a test fails). */
+static void dump_deadletters(void) {
+  tt_lake *lake;
+  tt_error e;
+  if (tt_lake_open("p/lake", 1, &lake, &e) != TT_OK) return;
+  if (tt_lake_query(lake, "SELECT reason, field, source, line, detail FROM _deadletter ORDER BY source, line",
+                    TT_LAKE_TABLE, stdout, NULL, &e) != TT_OK)
+    printf("dead letters: %s\n", e.msg);
+  tt_lake_close(lake);
+}
+
 static void make_project(void) {
   CHECK_EQ_INT(tt_test_sh("'%s' init p >/dev/null", tt_test_cli()), 0);
 }
 
-/* Start `telltale -C p ingest …` in the background; stderr to logfile. */
-static pid_t spawn_ingest(const char *brokers, const char *topic, const char *extra,
-                          const char *logfile) {
+/* Start `telltale -C p [sets] ingest kafka://… [args]` in the background;
+ * stdout to logfile.out, stderr to logfile. */
+static pid_t spawn_ingest2(const char *brokers, const char *topic, const char *sets,
+                           const char *args, const char *logfile) {
   char cmd[2048];
   snprintf(cmd, sizeof cmd,
-           "exec '%s' -C p --set kafka.session_timeout=3s %s ingest kafka://%s/%s >>%s.out 2>>%s",
-           tt_test_cli(), extra, brokers, topic, logfile, logfile);
+           "exec '%s' -C p --set kafka.session_timeout=3s %s ingest kafka://%s/%s %s >>%s.out 2>>%s",
+           tt_test_cli(), sets, brokers, topic, args, logfile, logfile);
   pid_t pid = fork();
   CHECK(pid >= 0);
   if (pid == 0) {
@@ -95,6 +107,11 @@ static pid_t spawn_ingest(const char *brokers, const char *topic, const char *ex
     _exit(127);
   }
   return pid;
+}
+
+static pid_t spawn_ingest(const char *brokers, const char *topic, const char *sets,
+                          const char *logfile) {
+  return spawn_ingest2(brokers, topic, sets, "", logfile);
 }
 
 static int wait_exit(pid_t pid) {
@@ -296,7 +313,7 @@ TT_TEST(replay_then_ingest_is_idempotent) {
   CHECK_STR_CONTAINS(out, "1000 records");
   free(out);
   /* a record without the key is an error naming file and line */
-  tt_test_write_file("bad.jsonl", "{\"vehicle_id\":\"a\"}\n{\"speed_kmh\":1}\n");
+  tt_test_write_file("bad.jsonl", "{\"vehicle_id\":\"a\",\"ts\":\"2026-11-24T00:00:00Z\"}\n{\"speed_kmh\":1}\n");
   out = tt_test_sh_out(NULL, "'%s' replay --to kafka://%s/tele bad.jsonl 2>&1; echo rc=$?",
                        tt_test_cli(), bs);
   CHECK_STR_CONTAINS(out, "bad.jsonl:2");
@@ -382,6 +399,7 @@ TT_TEST(dead_letters_with_reasons) {
                          " --set kafka.dead_letter_topic=mixed.dlq",
                          "ingest.log");
   CHECK_EQ_INT(wait_exit(p), 0);
+  dump_deadletters();
   CHECK_EQ_INT(lake_int("SELECT count(*) FROM telemetry"), 11);
   CHECK_EQ_INT(lake_int("SELECT count(*) FROM telemetry WHERE vehicle_id = 'v5' AND speed_kmh = 42.5"), 1);
   CHECK_EQ_INT(lake_int("SELECT count(*) FROM _deadletter"), 7);
@@ -445,7 +463,8 @@ TT_TEST_TIMEOUT(kill9_restart_exactly_once, 600) {
   produce_telemetry(rk, "kt", 0, N / 2);
   flush_producer(rk);
   const char *small = "--set kafka.group=kg --set kafka.batch_rows=300 --set kafka.batch_interval=200ms";
-  pid_t c[2] = {spawn_ingest(bs, "kt", small, "c0.log"), spawn_ingest(bs, "kt", small, "c1.log")};
+  pid_t c[2] = {spawn_ingest2(bs, "kt", small, "--follow", "c0.log"),
+                spawn_ingest2(bs, "kt", small, "--follow", "c1.log")};
   srand((unsigned)getpid());
   for (int round = 0; round < 14; round++) {
     if (round == 5) { /* more input while members come and go */
@@ -456,7 +475,7 @@ TT_TEST_TIMEOUT(kill9_restart_exactly_once, 600) {
     int victim = rand() % 2;
     kill(c[victim], SIGKILL);
     waitpid(c[victim], NULL, 0);
-    c[victim] = spawn_ingest(bs, "kt", small, victim ? "c1.log" : "c0.log");
+    c[victim] = spawn_ingest2(bs, "kt", small, "--follow", victim ? "c1.log" : "c0.log");
   }
   sleep_ms(500);
   for (int i = 0; i < 2; i++) {
@@ -480,7 +499,7 @@ TT_TEST_TIMEOUT(broker_down_no_loss, 300) {
   rd_kafka_t *rk = producer(bs);
   produce_telemetry(rk, "bd", 0, N / 2);
   flush_producer(rk);
-  pid_t p = spawn_ingest(bs, "bd", "--follow --set kafka.group=bg --set kafka.batch_rows=200 --set kafka.batch_interval=100ms", "f.log");
+  pid_t p = spawn_ingest2(bs, "bd", "--set kafka.group=bg --set kafka.batch_rows=200 --set kafka.batch_interval=100ms", "--follow", "f.log");
   sleep_ms(1500);
   CHECK_OK(tt_kafka_dev_broker_set_down(dev, -1, 1, &e));
   sleep_ms(5000);
@@ -510,7 +529,7 @@ TT_TEST_TIMEOUT(sigterm_mid_batch_lands_and_commits, 180) {
   flush_producer(rk);
   rd_kafka_destroy(rk);
   /* batches never close by size or age: only the shutdown lands them */
-  pid_t p = spawn_ingest(bs, "st", "--follow --set kafka.group=sg --set kafka.batch_interval=1h --output json", "st.log");
+  pid_t p = spawn_ingest2(bs, "st", "--set kafka.group=sg --set kafka.batch_interval=1h", "--follow", "st.log");
   for (int i = 0; i < 600 && !file_has("st.log", "assigned"); i++) sleep_ms(50);
   sleep_ms(2000);
   kill(p, SIGTERM);

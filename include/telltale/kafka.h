@@ -133,14 +133,16 @@ typedef struct tt_kafka_ingest_opts {
   int64_t max_message_bytes;/* longer messages are dead-lettered */
   int session_timeout_ms;   /* consumer group session timeout */
   volatile int *stop;       /* set non-zero (e.g. from a signal handler) to stop */
+  char *owned_[3];          /* strings allocated by _from_config (internal) */
 } tt_kafka_ingest_opts;
 
-/* Fill opts from the configuration (kafka.*, ingest.*, lake). Strings point
- * into cfg; *lake_out and *schema_out (the resolved lake and kafka.schema
- * paths) are malloc'd, the caller frees them. */
+/* Fill opts from the configuration (kafka.*, ingest.*, lake); paths (lake,
+ * kafka.schema, a relative dir: registry) are resolved against the project
+ * directory. Strings point into cfg or into storage that
+ * tt_kafka_ingest_opts_release frees (call it even on failure). */
 tt_err tt_kafka_ingest_opts_from_config(tt_kafka_ingest_opts *opts, const tt_config *cfg,
-                                        char **lake_out, char **schema_out,
                                         tt_error *err) TT_WARN_UNUSED;
+void tt_kafka_ingest_opts_release(tt_kafka_ingest_opts *opts);
 
 /* Run a consumer-group member until the assigned partitions are drained
  * (or, with follow, until *stop), landing every record exactly once. On

@@ -137,7 +137,7 @@ static cached *lookup(tt_kafka_avro *a, int32_t id, tt_reject *rej) {
     return c;
   }
   free(buf);
-  snprintf(rej->detail, sizeof rej->detail, "schema %s unusable: %s", path,
+  snprintf(rej->detail, sizeof rej->detail, "schema %.100s unusable: %.120s", path,
            e.msg[0] ? e.msg : "too large");
   return NULL;
 }
@@ -268,7 +268,7 @@ int tt__kafka_avro_to_json(tt_kafka_avro *a, const void *msg, size_t n, char **j
   memset(rej, 0, sizeof *rej);
   if (tt_kafka_frame_parse(msg, n, &id, &body, &blen, &e) != TT_OK) {
     rej->reason = TT_REJECT_PARSE;
-    snprintf(rej->detail, sizeof rej->detail, "%s", e.msg);
+    snprintf(rej->detail, sizeof rej->detail, "%.250s", e.msg);
     return 1;
   }
   cached *c = lookup(a, id, rej);

@@ -460,6 +460,25 @@ static tt_err run(consumer *c) {
   return rc;
 }
 
+/* librdkafka before 2.3 asserts in rd_kafka_sticky_assignor_state_destroy
+ * when a cooperative-sticky member is destroyed before its first assignment
+ * (librdkafka#4312, fixed by #4381; Debian 12 ships 2.0.2). A member told
+ * to stop while it is still joining therefore waits, for a bounded time,
+ * until the group has assigned it; messages that arrive meanwhile are
+ * handled and landed as usual. */
+static tt_err await_first_assignment(consumer *c) {
+  double deadline = tt_monotonic() + 2.0 * c->o->session_timeout_ms / 1000.0 + 5;
+  tt_err rc = TT_OK;
+  if (!c->rebalanced) tt_info("kafka", "waiting for the group to assign this member before leaving");
+  while (!rc && !c->rebalanced && !c->fatal && tt_monotonic() < deadline) {
+    rd_kafka_message_t *msg = rd_kafka_consumer_poll(c->rk, 100);
+    if (!msg) continue;
+    if (!msg->err) rc = handle_message(c, msg);
+    rd_kafka_message_destroy(msg);
+  }
+  return rc ? rc : c->fatal;
+}
+
 /* ---- set-up ------------------------------------------------------------ */
 
 static tt_err conf_set(rd_kafka_conf_t *conf, const char *k, const char *v, tt_error *err) {
@@ -560,6 +579,7 @@ tt_err tt_kafka_ingest(const tt_kafka_ingest_opts *opts, tt_kafka_metrics *metri
   tt_info("kafka", "consuming %s from %s as group %s into %s/%s%s", opts->topic, opts->brokers,
           opts->group, opts->lake, c->table->name, opts->follow ? " (until SIGTERM)" : "");
   rc = run(c);
+  if (!rc) rc = await_first_assignment(c);
   /* Shut down: land what is buffered (unless we already failed: then the
    * marker keeps those offsets for the next run), commit, leave the group. */
   if (!rc) rc = flush_all(c, "shutdown");
@@ -567,6 +587,12 @@ tt_err tt_kafka_ingest(const tt_kafka_ingest_opts *opts, tt_kafka_metrics *metri
     for (int p = 0; p < TT_KAFKA_MAX_PARTITIONS; p++)
       if (c->parts[p].assigned && c->parts[p].pending_commit)
         (void)commit_offset(c, p, c->parts[p].commit_at, 1);
+  if (c->rk && !c->rebalanced) {
+    /* See await_first_assignment: closing now would abort the process. */
+    tt_warn("kafka", "leaving without closing the consumer: it never got an assignment and "
+                     "librdkafka < 2.3 aborts when such a cooperative-sticky member is closed");
+    c->rk = NULL;
+  }
   if (c->rk) {
     rd_kafka_resp_err_t e = rd_kafka_consumer_close(c->rk); /* revokes: flush + commit */
     if (e && !rc) tt_warn("kafka", "closing the consumer: %s", rd_kafka_err2str(e));
@@ -593,22 +619,36 @@ out:
 }
 
 tt_err tt_kafka_ingest_opts_from_config(tt_kafka_ingest_opts *o, const tt_config *cfg,
-                                        char **lake_out, char **schema_out, tt_error *err) {
+                                        tt_error *err) {
   memset(o, 0, sizeof *o);
-  *lake_out = tt_config_get_path(cfg, "lake");
-  *schema_out = tt_config_get_path(cfg, "kafka.schema");
-  if (!*lake_out || !*schema_out) return tt_error_set(err, TT_NOMEM, "out of memory");
-  o->lake = *lake_out;
-  o->schema_path = *schema_out;
+  o->owned_[0] = tt_config_get_path(cfg, "lake");
+  o->owned_[1] = tt_config_get_path(cfg, "kafka.schema");
+  if (!o->owned_[0] || !o->owned_[1]) return tt_error_set(err, TT_NOMEM, "out of memory");
+  o->lake = o->owned_[0];
+  o->schema_path = o->owned_[1];
+  o->avro_registry = tt_config_get(cfg, "kafka.schema_registry");
+  if (!strncmp(o->avro_registry, "dir:", 4) && o->avro_registry[4] != '/') {
+    const char *pd = tt_config_project_dir(cfg);
+    size_t n = strlen(pd) + strlen(o->avro_registry) + 8;
+    if (!(o->owned_[2] = malloc(n))) return tt_error_set(err, TT_NOMEM, "out of memory");
+    snprintf(o->owned_[2], n, "dir:%s/%s", pd, o->avro_registry + 4);
+    o->avro_registry = o->owned_[2];
+  }
   o->brokers = tt_config_get(cfg, "kafka.brokers");
   o->group = tt_config_get(cfg, "kafka.group");
   o->table = tt_config_get(cfg, "kafka.table");
   o->dead_letter_topic = tt_config_get(cfg, "kafka.dead_letter_topic");
-  o->avro_registry = tt_config_get(cfg, "kafka.schema_registry");
   o->batch_rows = tt_config_get_int(cfg, "kafka.batch_rows");
   o->batch_bytes = tt_config_get_int(cfg, "kafka.batch_bytes");
   o->batch_interval_us = tt_config_get_duration(cfg, "kafka.batch_interval");
   o->max_message_bytes = tt_config_get_int(cfg, "ingest.max_record_bytes");
   o->session_timeout_ms = (int)(tt_config_get_duration(cfg, "kafka.session_timeout") / 1000);
   return TT_OK;
+}
+
+void tt_kafka_ingest_opts_release(tt_kafka_ingest_opts *o) {
+  for (size_t i = 0; i < sizeof o->owned_ / sizeof *o->owned_; i++) {
+    free(o->owned_[i]);
+    o->owned_[i] = NULL;
+  }
 }

@@ -16,7 +16,7 @@ void tt__kafka_part_id(char *buf, size_t size, const char *topic, int32_t partit
                        int64_t first, int64_t last);
 
 /* Parse a part file name "part-<id>.parquet[.tmp]" produced by
- * tt__kafka_part_id for topic/partition. Returns 1 and sets *first/*last
+ * tt__kafka_part_id for topic/partition. Returns 1 and sets *first and *last
  * when it is one of ours, else 0. *tmp is set when it ends in ".tmp". */
 int tt__kafka_part_match(const char *filename, const char *topic, int32_t partition,
                          int64_t *first, int64_t *last, int *tmp);

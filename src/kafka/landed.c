@@ -141,7 +141,7 @@ static tt_err cleanup_dir(const char *dir, const char *topic, int32_t partition,
     int tmp;
     if (!tt__kafka_part_match(e->d_name, topic, partition, &a, &b, &tmp)) continue;
     if (!tmp && a <= landed) continue;
-    char path[PATH_MAX];
+    char path[PATH_MAX + 256];
     snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
     if (unlink(path) != 0 && errno != ENOENT) {
       rc = tt_error_set(err, TT_IO, "cannot remove unlanded part: %s", strerror(errno));
@@ -174,7 +174,7 @@ tt_err tt__kafka_parts_cleanup(const char *lake, const char *table, const char *
     struct dirent *e;
     while (!rc && (e = readdir(d))) {
       if (e->d_name[0] == '.' || !strchr(e->d_name, '=')) continue;
-      char sub[PATH_MAX];
+      char sub[PATH_MAX + 256];
       snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name);
       rc = cleanup_dir(sub, topic, partition, landed, removed, err);
     }
