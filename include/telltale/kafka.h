@@ -53,7 +53,7 @@ const char *tt_kafka_dev_bootstraps(const tt_kafka_dev *dev);
  * per partition and drops the oldest beyond that: use enough partitions. */
 tt_err tt_kafka_dev_topic_create(tt_kafka_dev *dev, const char *topic, int partitions,
                                  tt_error *err) TT_WARN_UNUSED;
-/* Take broker `id` (1-based; -1 all) down or up again (fault injection). */
+/* Take broker `id` (1-based) down or up again (fault injection). */
 tt_err tt_kafka_dev_broker_set_down(tt_kafka_dev *dev, int id, int down,
                                     tt_error *err) TT_WARN_UNUSED;
 void tt_kafka_dev_destroy(tt_kafka_dev *dev);

@@ -481,6 +481,14 @@ static tt_err await_first_assignment(consumer *c) {
 
 /* ---- set-up ------------------------------------------------------------ */
 
+/* librdkafka's own log lines go through tt_log, so daemons log JSON lines
+ * only. Its connection errors are expected while a broker is away. */
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
+  (void)rk;
+  tt_log(level <= 3 ? TT_LOG_WARN : level <= 5 ? TT_LOG_INFO : TT_LOG_DEBUG, "rdkafka", "%s: %s",
+         fac, buf);
+}
+
 static tt_err conf_set(rd_kafka_conf_t *conf, const char *k, const char *v, tt_error *err) {
   char es[512];
   if (rd_kafka_conf_set(conf, k, v, es, sizeof es) != RD_KAFKA_CONF_OK)
@@ -510,6 +518,8 @@ static tt_err open_consumer(consumer *c) {
       {"fetch.wait.max.ms", "100"},
       {"queued.max.messages.kbytes", "262144"},
       {"log_level", "3"},
+      /* errors reach us as events; the log callback carries the details */
+      {"log.queue", "false"},
   };
   for (size_t i = 0; i < sizeof props / sizeof *props; i++)
     if ((rc = conf_set(conf, props[i][0], props[i][1], c->err))) {
@@ -517,6 +527,7 @@ static tt_err open_consumer(consumer *c) {
       return rc;
     }
   rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+  rd_kafka_conf_set_log_cb(conf, log_cb);
   rd_kafka_conf_set_opaque(conf, c);
   c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, es, sizeof es);
   if (!c->rk) {
