@@ -22,6 +22,21 @@
 
 /* ---- helpers ------------------------------------------------------------- */
 
+/* The process-heavy tests work in a directory of their own under /var/tmp
+ * (kept when they fail, with the consumers' logs), so that a sweep of
+ * /tmp/tt-test-* by a concurrent run on a shared machine cannot pull the
+ * lake out from under a running consumer. */
+static char g_dir[64];
+static void private_dir(void) {
+  snprintf(g_dir, sizeof g_dir, "/var/tmp/tt-kafka-XXXXXX");
+  CHECK(mkdtemp(g_dir) != NULL);
+  CHECK(chdir(g_dir) == 0);
+}
+static void private_dir_done(void) {
+  CHECK(chdir("/") == 0);
+  tt_test_sh("rm -rf '%s'", g_dir);
+}
+
 static rd_kafka_t *producer(const char *brokers) {
   char es[256];
   rd_kafka_conf_t *c = rd_kafka_conf_new();
@@ -301,6 +316,7 @@ TT_TEST(dev_kafka_fixed_port) {
 /* ---- replay + ingest ------------------------------------------------------ */
 
 TT_TEST(replay_then_ingest_is_idempotent) {
+  private_dir();
   tt_kafka_dev *dev;
   tt_error e;
   CHECK_OK(tt_kafka_dev_start(&dev, 1, 0, &e));
@@ -340,6 +356,7 @@ TT_TEST(replay_then_ingest_is_idempotent) {
   CHECK(file_has("drain.log.out", "ingested 0 messages"));
   drain_and_check(bs, "tele", "other-group", 1001);
   tt_kafka_dev_destroy(dev);
+  private_dir_done();
 }
 
 /* ---- dead letters -------------------------------------------------------- */
@@ -373,6 +390,7 @@ static size_t avro_record(unsigned char *out, int32_t schema_id, const char *vid
 }
 
 TT_TEST(dead_letters_with_reasons) {
+  private_dir();
   tt_kafka_dev *dev;
   tt_error e;
   CHECK_OK(tt_kafka_dev_start(&dev, 1, 0, &e));
@@ -431,6 +449,7 @@ TT_TEST(dead_letters_with_reasons) {
   free(cnt);
   CHECK_EQ_INT(dlq, 7);
   tt_kafka_dev_destroy(dev);
+  private_dir_done();
 }
 
 TT_TEST(avro_decoder_units) {
@@ -463,6 +482,7 @@ TT_TEST(avro_decoder_units) {
 /* ---- exactly once under failure ------------------------------------------ */
 
 TT_TEST_TIMEOUT(kill9_restart_exactly_once, 600) {
+  private_dir();
   const int N = 20000;
   tt_kafka_dev *dev;
   tt_error e;
@@ -497,9 +517,11 @@ TT_TEST_TIMEOUT(kill9_restart_exactly_once, 600) {
   rd_kafka_destroy(rk);
   drain_and_check(bs, "kt", "kg", N);
   tt_kafka_dev_destroy(dev);
+  private_dir_done();
 }
 
 TT_TEST_TIMEOUT(broker_down_no_loss, 300) {
+  private_dir();
   const int N = 6000;
   tt_kafka_dev *dev;
   tt_error e;
@@ -527,9 +549,11 @@ TT_TEST_TIMEOUT(broker_down_no_loss, 300) {
   rd_kafka_destroy(rk);
   drain_and_check(bs, "bd", "bg", N);
   tt_kafka_dev_destroy(dev);
+  private_dir_done();
 }
 
 TT_TEST_TIMEOUT(sigterm_mid_batch_lands_and_commits, 180) {
+  private_dir();
   const int N = 3000;
   tt_kafka_dev *dev;
   tt_error e;
@@ -557,4 +581,5 @@ TT_TEST_TIMEOUT(sigterm_mid_batch_lands_and_commits, 180) {
   CHECK_STR_CONTAINS(out, want);
   free(out);
   tt_kafka_dev_destroy(dev);
+  private_dir_done();
 }
