@@ -19,6 +19,7 @@
 static const cli_command commands[] = {
     {"init", cmd_init, "create a project directory"},
     {"config", cmd_config, "show the effective configuration"},
+    {"schema", cmd_schema, "validate, register, show, list and diff dataset schemas"},
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 
