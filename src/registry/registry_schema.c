@@ -43,7 +43,6 @@ static tt_err check_evolution(const tt_object *latest, const char *content, void
                  "incompatible change to schema %s (latest version %d); see the diff, or "
                  "register with force",
                  latest->name, latest->version);
-    tt_error_at(err, NULL, 0, latest->name);
     return TT_INCOMPATIBLE;
   }
   return TT_OK;
