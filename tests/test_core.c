@@ -143,3 +143,13 @@ TT_TEST(cli_init_and_config_show) {
   CHECK_EQ_INT(tt_test_sh("%s nonsense 2>/dev/null", tt_test_cli()), 64);
   CHECK_EQ_INT(tt_test_sh("%s --set nokey=1 config show 2>/dev/null", tt_test_cli()), 78);
 }
+
+TT_TEST(config_doc_is_current) {
+  /* docs/configuration.md is generated from the property table; a property
+   * added without regenerating it fails here. */
+  int st;
+  char *out = tt_test_sh_out(&st, "%s config doc | diff - '%s/docs/configuration.md'",
+                             tt_test_cli(), tt_test_source_dir());
+  CHECK_MSG(st == 0, "docs/configuration.md is stale; run `telltale config doc > docs/configuration.md`:\n%s", out);
+  free(out);
+}
