@@ -2,7 +2,6 @@
  * Table layout and the reasons for it: src/registry/README.md. */
 #include <ctype.h>
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +9,7 @@
 #include <unistd.h>
 
 #include "registry/registry_internal.h"
+#include "telltale/hash.h"
 #include "telltale/time.h"
 
 /* --- migrations ----------------------------------------------------------
@@ -258,14 +258,6 @@ static tt_err fetch_version(tt__regdb *db, const char *kind, const char *name, i
   return rc;
 }
 
-static void sha256_hex(const char *data, char hex[65]) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (!EVP_Digest(data, strlen(data), md, &len, EVP_sha256(), NULL)) len = 0;
-  for (unsigned int i = 0; i < len && i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", md[i]);
-  hex[len ? 64 : 0] = '\0';
-}
-
 /* --- put ---------------------------------------------------------------- */
 
 /* Registration takes the name's row in `names` with an UPDATE first: on
@@ -302,7 +294,7 @@ tt_err tt_registry_put(tt_registry *reg, const tt_object_spec *spec, int flags,
   json_decref(jt);
   if (!tags) return tt_error_set(err, TT_INVALID, "a tag is not valid UTF-8 (or out of memory)");
   char sha[65];
-  sha256_hex(spec->content, sha);
+  tt_sha256_hex(spec->content, strlen(spec->content), sha);
 
   if ((rc = db->begin(db, err)) != TT_OK) goto done;
   tt__param key[2] = {TT__TEXT(spec->kind), TT__TEXT(spec->name)};
