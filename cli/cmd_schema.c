@@ -67,13 +67,16 @@ static int schema_files(cli *ctx, int argc, char **argv, char ***files, size_t *
   if (argc > 0) {
     *files = calloc((size_t)argc, sizeof **files);
     if (!*files) return CLI_EXIT_SOFTWARE;
-    for (int i = 0; i < argc; i++) (*files)[(*n)++] = strdup(argv[i]);
+    for (int i = 0; i < argc; i++)
+      (*files)[(*n)++] = strdup(argv[i]);
     return CLI_EXIT_OK;
   }
   char pattern[4096];
   const char *dir = tt_config_project_dir(ctx->cfg);
-  if (!strcmp(dir, ".")) snprintf(pattern, sizeof pattern, "schemas/*.yaml");
-  else snprintf(pattern, sizeof pattern, "%s/schemas/*.yaml", dir);
+  if (!strcmp(dir, "."))
+    snprintf(pattern, sizeof pattern, "schemas/*.yaml");
+  else
+    snprintf(pattern, sizeof pattern, "%s/schemas/*.yaml", dir);
   glob_t g;
   int r = glob(pattern, 0, NULL, &g);
   if (r == GLOB_NOMATCH || (r == 0 && g.gl_pathc == 0)) {
@@ -87,13 +90,15 @@ static int schema_files(cli *ctx, int argc, char **argv, char ***files, size_t *
     globfree(&g);
     return CLI_EXIT_SOFTWARE;
   }
-  for (size_t i = 0; i < g.gl_pathc; i++) (*files)[(*n)++] = strdup(g.gl_pathv[i]);
+  for (size_t i = 0; i < g.gl_pathc; i++)
+    (*files)[(*n)++] = strdup(g.gl_pathv[i]);
   globfree(&g);
   return CLI_EXIT_OK;
 }
 
 static void free_files(char **files, size_t n) {
-  for (size_t i = 0; i < n; i++) free(files[i]);
+  for (size_t i = 0; i < n; i++)
+    free(files[i]);
   free(files);
 }
 
@@ -128,8 +133,10 @@ static int cmd_register(cli *ctx, int argc, char **argv) {
   int force = 0, c;
   static const struct option opts[] = {{"force", no_argument, 0, 'f'}, {0, 0, 0, 0}};
   while ((c = getopt_long(argc, argv, "f", opts, NULL)) != -1) {
-    if (c == 'f') force = 1;
-    else return CLI_EXIT_USAGE;
+    if (c == 'f')
+      force = 1;
+    else
+      return CLI_EXIT_USAGE;
   }
   char **files;
   size_t n;
@@ -199,8 +206,8 @@ static void show_table(const tt_schema *s, const tt_object *o) {
     printf("\ntable %s (%s): entity %s, time %s (%s, %s)\n", t->name, tt_table_kind_name(t->kind),
            t->entity_column, t->time_column, tt_time_axis_name(t->axis), t->axis_unit);
     if (t->description[0]) printf("  %s\n", t->description);
-    printf("  %-24s %-10s %-8s %-9s %-12s %-12s %s\n", "COLUMN", "TYPE", "UNIT", "REQUIRED",
-           "MIN", "MAX", "DESCRIPTION");
+    printf("  %-24s %-10s %-8s %-9s %-12s %-12s %s\n", "COLUMN", "TYPE", "UNIT", "REQUIRED", "MIN",
+           "MAX", "DESCRIPTION");
     for (size_t c = 0; c < t->ncolumns; c++) {
       const tt_column_def *col = &t->columns[c];
       char lo[32] = "", hi[32] = "";
@@ -220,7 +227,8 @@ static json_t *object_json(const tt_object *o, json_t *extra_key_value, const ch
   json_object_set_new(j, "name", json_string(o->name));
   json_object_set_new(j, "version", json_integer(o->version));
   json_object_set_new(j, "sha256", json_string(o->sha256));
-  json_object_set_new(j, "created_at", json_string(tt_time_format(o->created_at, when, sizeof when)));
+  json_object_set_new(j, "created_at",
+                      json_string(tt_time_format(o->created_at, when, sizeof when)));
   json_object_set_new(j, "created_by", json_string(o->created_by));
   json_object_set_new(j, "description", json_string(o->description));
   if (extra_key) json_object_set_new(j, extra_key, extra_key_value);
@@ -276,7 +284,8 @@ static int cmd_list(cli *ctx, int argc, char **argv) {
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
       json_t *tables = json_array();
-      for (size_t t = 0; t < objs[i].ntags; t++) json_array_append_new(tables, json_string(objs[i].tags[t]));
+      for (size_t t = 0; t < objs[i].ntags; t++)
+        json_array_append_new(tables, json_string(objs[i].tags[t]));
       json_array_append_new(arr, object_json(&objs[i], tables, "tables"));
     }
     rc = print_json(arr);
@@ -305,7 +314,8 @@ static int looks_like_file(const char *s) {
 }
 
 static int cmd_diff(cli *ctx, int argc, char **argv) {
-  if (argc < 2 || argc > 3) return cli_usage_error("schema diff wants NAME[:VERSION] [FILE|NAME:VERSION]");
+  if (argc < 2 || argc > 3)
+    return cli_usage_error("schema diff wants NAME[:VERSION] [FILE|NAME:VERSION]");
   tt_registry *reg = NULL;
   int rc = open_registry(ctx, &reg);
   if (rc) return rc;
@@ -320,18 +330,21 @@ static int cmd_diff(cli *ctx, int argc, char **argv) {
     goto out;
   }
   if (argc == 2) {
-    snprintf(path, sizeof path, "%s/schemas/%s.yaml", tt_config_project_dir(ctx->cfg), tt_schema_name(a));
+    snprintf(path, sizeof path, "%s/schemas/%s.yaml", tt_config_project_dir(ctx->cfg),
+             tt_schema_name(a));
   } else {
     snprintf(path, sizeof path, "%s", argv[2]);
   }
   tt_err r = argc == 3 && !looks_like_file(argv[2]) ? tt_registry_schema_get(reg, argv[2], &b, &err)
-                                                   : tt_schema_parse_file(path, &b, &err);
+                                                    : tt_schema_parse_file(path, &b, &err);
   if (r != TT_OK || tt_schema_diff(a, b, &compatible, &report, &err) != TT_OK) {
     rc = fail_reg(&err);
     goto out;
   }
-  if (!*report) printf("no changes\n");
-  else fputs(report, stdout);
+  if (!*report)
+    printf("no changes\n");
+  else
+    fputs(report, stdout);
   rc = compatible ? CLI_EXIT_OK : CLI_EXIT_DATA;
 out:
   free(name);

@@ -58,20 +58,25 @@ TT_TEST(register_show_list_diff) {
   expect("schema register", 0, "schemas/fleet.yaml: fleet version 1 (registered)");
   expect("schema register", 0, "fleet version 1 (unchanged)");
   CHECK(access("p/telltale.db", F_OK) == 0); /* sqlite:telltale.db, relative to the project */
-  expect("schema show fleet", 0, "table telemetry (telemetry): entity vehicle_id, time ts (timestamp, us)");
+  expect("schema show fleet", 0,
+         "table telemetry (telemetry): entity vehicle_id, time ts (timestamp, us)");
   expect("schema show fleet:1", 0, "cranking_voltage_v");
   expect("schema show fleet:2", 66, "schema fleet:2 not found");
   expect("schema show nosuch", 66, "no schema named 'nosuch'");
 
   /* A compatible change. */
-  CHECK_EQ_INT(tt_test_sh("sed -i 's/      - {name: region, type: string}/&\\n      - {name: depot, type: string}/' p/schemas/fleet.yaml"), 0);
+  CHECK_EQ_INT(tt_test_sh("sed -i 's/      - {name: region, type: string}/&\\n      - {name: "
+                          "depot, type: string}/' p/schemas/fleet.yaml"),
+               0);
   expect("schema diff fleet", 0, "+ table vehicles column depot (string, optional)");
-  expect("schema register", 0, "fleet version 2 (registered)\n  + table vehicles column depot (string, optional)");
+  expect("schema register", 0,
+         "fleet version 2 (registered)\n  + table vehicles column depot (string, optional)");
   expect("schema diff fleet", 0, "no changes");
 
   /* An incompatible one: refused with the diff, then forced. */
   CHECK_EQ_INT(tt_test_sh("sed -i '/name: fuel_level_pct/d' p/schemas/fleet.yaml"), 0);
-  expect("schema diff fleet", 65, "- table telemetry column fuel_level_pct (double)  [incompatible]");
+  expect("schema diff fleet", 65,
+         "- table telemetry column fuel_level_pct (double)  [incompatible]");
   expect("schema register", 65, "incompatible change to schema fleet (latest version 2)");
   expect("schema show fleet", 0, "schema fleet version 2");
   expect("schema register --force", 0, "fleet version 3 (registered)");
@@ -111,18 +116,20 @@ static void concurrent_cli(const char *set) {
     for (int i = 0; i < 2; i++) {
       char path[64], text[512];
       snprintf(path, sizeof path, "p/v%d.yaml", i);
-      snprintf(text, sizeof text,
-               "name: race\ntables:\n  t:\n    kind: events\n    entity: v\n    time: ts\n"
-               "    columns:\n      - {name: v, type: string}\n      - {name: ts, type: timestamp}\n"
-               "      - {name: c%d_%d, type: double}\n",
-               round, i);
+      snprintf(
+          text, sizeof text,
+          "name: race\ntables:\n  t:\n    kind: events\n    entity: v\n    time: ts\n"
+          "    columns:\n      - {name: v, type: string}\n      - {name: ts, type: timestamp}\n"
+          "      - {name: c%d_%d, type: double}\n",
+          round, i);
       tt_test_write_file(path, text);
     }
-    int st = tt_test_sh("cd p && ('%s' %s schema register --force v0.yaml > r0.out 2>&1 & "
-                        "'%s' %s schema register --force v1.yaml > r1.out 2>&1 & wait) && "
-                        "grep -h 'race version' r0.out r1.out | sed 's/.*version \\([0-9]*\\).*/\\1/' "
-                        "| sort -n | tr '\\n' ' ' > versions",
-                        tt_test_cli(), set, tt_test_cli(), set);
+    int st =
+        tt_test_sh("cd p && ('%s' %s schema register --force v0.yaml > r0.out 2>&1 & "
+                   "'%s' %s schema register --force v1.yaml > r1.out 2>&1 & wait) && "
+                   "grep -h 'race version' r0.out r1.out | sed 's/.*version \\([0-9]*\\).*/\\1/' "
+                   "| sort -n | tr '\\n' ' ' > versions",
+                   tt_test_cli(), set, tt_test_cli(), set);
     CHECK_EQ_INT(st, 0);
     int s2;
     char *v = tt_test_sh_out(&s2, "cat p/versions");
@@ -140,12 +147,13 @@ TT_TEST(concurrent_cli_postgres) {
   if (!getcwd(cwd, sizeof cwd)) tt_test_fail(__FILE__, __LINE__, "getcwd");
   snprintf(state, sizeof state, "%s/pg", cwd);
   int st;
-  char *url = tt_test_sh_out(&st, "'%s/tests/services/postgres' start '%s' %d", tt_test_source_dir(),
-                             state, (int)getpid());
+  char *url = tt_test_sh_out(&st, "'%s/tests/services/postgres' start '%s' %d",
+                             tt_test_source_dir(), state, (int)getpid());
   CHECK_MSG(st == 0 && url, "postgres did not start");
   url[strcspn(url, "\n")] = '\0';
   snprintf(set, sizeof set, "--set registry=%s", url);
   concurrent_cli(set);
-  CHECK_EQ_INT(tt_test_sh("'%s/tests/services/postgres' stop '%s'", tt_test_source_dir(), state), 0);
+  CHECK_EQ_INT(tt_test_sh("'%s/tests/services/postgres' stop '%s'", tt_test_source_dir(), state),
+               0);
   free(url);
 }
