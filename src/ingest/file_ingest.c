@@ -664,34 +664,37 @@ static void ingest_one(run *r, const char *path, tt_error *first) {
   int is_stdin = !strcmp(path, "-");
   char name[128];
   f->source = strdup(path);
-  f->t = table_for(r->opt, is_stdin ? "" : path, name, sizeof name);
   if (!f->source) {
     tt_error_set(&e, TT_NOMEM, "out of memory");
     goto fail;
   }
+  /* Open first: a missing file is reported as missing, whatever its name. */
+  if (is_stdin) {
+    f->t = table_for(r->opt, "", name, sizeof name);
+    if (f->t && spool_stdin(r, &f->spool, f->id, &e)) goto fail;
+  }
+  const char *open_path = is_stdin ? f->spool : path;
+  struct stat st;
+  if (open_path) {
+    f->fd = open(open_path, O_RDONLY | O_CLOEXEC);
+    if (f->fd < 0 || fstat(f->fd, &st) != 0) {
+      tt_error_set(&e, errno == ENOENT ? TT_NOTFOUND : TT_IO, "cannot read: %s", strerror(errno));
+      tt_error_at(&e, path, 0, NULL);
+      goto fail;
+    }
+    if (!S_ISREG(st.st_mode)) {
+      tt_error_set(&e, TT_IO, "not a regular file");
+      tt_error_at(&e, path, 0, NULL);
+      goto fail;
+    }
+  }
+  if (!is_stdin) f->t = table_for(r->opt, path, name, sizeof name);
   if (!f->t) {
     if (name[0])
       tt_error_set(&e, TT_SCHEMA, "no table '%s' in schema %s (use --table)", name,
                    tt_schema_name(r->opt->schema));
     else
       tt_error_set(&e, TT_INVALID, "cannot tell the table from the name; use --table");
-    tt_error_at(&e, path, 0, NULL);
-    goto fail;
-  }
-  const char *open_path = path;
-  if (is_stdin) {
-    if (spool_stdin(r, &f->spool, f->id, &e)) goto fail;
-    open_path = f->spool;
-  }
-  f->fd = open(open_path, O_RDONLY | O_CLOEXEC);
-  struct stat st;
-  if (f->fd < 0 || fstat(f->fd, &st) != 0) {
-    tt_error_set(&e, errno == ENOENT ? TT_NOTFOUND : TT_IO, "cannot read: %s", strerror(errno));
-    tt_error_at(&e, path, 0, NULL);
-    goto fail;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    tt_error_set(&e, TT_IO, "not a regular file");
     tt_error_at(&e, path, 0, NULL);
     goto fail;
   }
