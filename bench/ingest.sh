@@ -3,13 +3,18 @@
 # `telltale ingest` (validating every record against the schema) and by
 # DuckDB alone (read_csv → COPY … PARTITION_BY (date), bench/duckdb_convert.c),
 # on the same file, same machine, same run. Prints rows/s and the ratio.
-#   BENCH_ROWS (default 10000000), BENCH_VEHICLES (default 1000)
+#   BENCH_ROWS (default 10000000 × BENCH_SCALE), BENCH_VEHICLES (default 1000),
+#   BENCH_DIR (scratch space, default a new /tmp/telltale-bench.* removed after)
 set -euo pipefail
-build=${TT_BUILD:-build}
-dir=${BENCH_DIR:-$(mktemp -d /tmp/telltale-bench.XXXXXX)}
-rows=${BENCH_ROWS:-10000000}
+cd "$(dirname "$0")/.."
+tt=${TT:-$PWD/build/cli/telltale}
+build=$(dirname "$(dirname "$tt")")
+rows=${BENCH_ROWS:-$(awk -v s="${BENCH_SCALE:-1}" 'BEGIN { printf "%d", 10000000 * s }')}
 vehicles=${BENCH_VEHICLES:-1000}
-tt=$(pwd)/$build/cli/telltale
+if [ -n "${BENCH_DIR:-}" ]; then dir=$BENCH_DIR; else
+  dir=$(mktemp -d /tmp/telltale-bench.XXXXXX)
+  trap 'rm -rf "$dir"' EXIT
+fi
 mkdir -p "$dir"
 csv=$dir/telemetry.csv
 if [ ! -s "$csv" ] || [ "$(cat "$dir/telemetry.rows" 2>/dev/null)" != "$rows" ]; then
