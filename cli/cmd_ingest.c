@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "telltale/ingest.h"
 #include "telltale/lake.h"
+#include "telltale/progress.h"
 #include "telltale/registry.h"
 #include "telltale/time.h"
 
@@ -45,22 +46,11 @@ static void help(FILE *f) {
           "65 no schema/table for an input, 1 writing the lake failed.\n");
 }
 
-typedef struct progress_state {
-  double last;
-  int shown;
-} progress_state;
-
+/* The library reports bytes done/total; the shared bar draws them. */
 static void on_progress(void *ud, uint64_t done, uint64_t total) {
-  progress_state *ps = ud;
-  double now = tt_monotonic();
-  if (now - ps->last < 0.2 && done < total) return;
-  ps->last = now;
-  int width = 30, fill = total ? (int)((double)done / (double)total * width) : 0;
-  if (fill > width) fill = width;
-  fprintf(stderr, "\r[%.*s%*s] %3d%%  %.0f/%.0f MB", fill, "##############################",
-          width - fill, "", total ? (int)(done * 100 / total) : 100, done / 1e6, total / 1e6);
-  fflush(stderr);
-  ps->shown = 1;
+  tt_progress **bar = ud;
+  if (!*bar) *bar = tt_progress_new("ingest", total, "B");
+  tt_progress_set(*bar, done);
 }
 
 static void print_summary(const tt_ingest_stats *st, int json, double secs) {
@@ -168,22 +158,22 @@ int cmd_ingest(cli *ctx, int argc, char **argv) {
     rc = cli_fail(&err);
     goto out;
   }
-  progress_state ps = {0};
+  tt_progress *bar = NULL;
   opt.table = table;
   opt.schema = schema;
   opt.chunk_bytes = (size_t)tt_config_get_int(ctx->cfg, "ingest.chunk_bytes");
   opt.threads = (int)tt_config_get_int(ctx->cfg, "ingest.threads");
   opt.max_record_bytes = (size_t)tt_config_get_int(ctx->cfg, "ingest.max_record_bytes");
-  if (ctx->stderr_tty && !no_progress) {
+  if (!no_progress) {
     opt.progress = on_progress;
-    opt.progress_ud = &ps;
+    opt.progress_ud = &bar;
   }
   tt_ingest_stats st;
   double t0 = tt_monotonic();
   e = tt_ingest_paths(lake, (const char *const *)argv + optind, (size_t)(argc - optind), &opt,
                       &st, &err);
   double secs = tt_monotonic() - t0;
-  if (ps.shown) fputc('\n', stderr);
+  tt_progress_finish(bar);
   print_summary(&st, out == CLI_OUT_JSON, secs);
   if (e) {
     rc = cli_fail(&err);

@@ -23,6 +23,7 @@
 
 #include "core/fsutil.h"
 #include "ingest/ingest_internal.h"
+#include "telltale/hash.h"
 #include "telltale/log.h"
 #include "telltale/time.h"
 
@@ -475,10 +476,10 @@ static void file_identity(const char *real, const struct stat *st, char out[33])
                    (long long)st->st_size, 0, (long long)st->st_mtim.tv_sec,
                    st->st_mtim.tv_nsec, 0, (unsigned long long)st->st_ino, 0,
                    (unsigned long long)st->st_dev);
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int mdlen = 0;
-  EVP_Digest(buf, (size_t)n, md, &mdlen, EVP_sha256(), NULL);
-  hex(md, 16, out);
+  char h[65];
+  tt_sha256_hex(buf, (size_t)n, h);
+  memcpy(out, h, 32);
+  out[32] = '\0';
 }
 
 /* Plan one opened file: sniff, find the header, cut into chunks. Takes the
