@@ -19,6 +19,7 @@
 static const cli_command commands[] = {
     {"init", cmd_init, "create a project directory"},
     {"config", cmd_config, "show the effective configuration"},
+    {"simulate", cmd_simulate, "write a simulated fleet's telemetry and event files"},
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 
