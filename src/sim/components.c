@@ -15,7 +15,7 @@
 
 /* Onset hazards per vehicle-day (before age and climate factors). */
 #define BATTERY_ONSET_PER_DAY 0.0010
-#define COOLING_ONSET_PER_DAY 0.0005
+#define COOLING_ONSET_PER_DAY 0.0010
 #define PUNCTURE_PER_TYRE_DAY 0.00025
 #define NOISE_DTC_PER_DAY 0.03 /* DTCs that predict nothing */
 
@@ -116,6 +116,8 @@ static void fail(tt__vehicle *v, tt_time t, int c) {
 /* Fix component c (after a failure or on a warning) and record it. */
 static void repair(tt__vehicle *v, tt_time t, int c, int after_failure) {
   tt__rng *r = &v->rng;
+  v->fix_decided[c] = 0;
+  v->pending_fix_at[c] = 0;
   switch (c) {
   case TT_SIM_BATTERY:
     new_battery(v);
@@ -157,7 +159,6 @@ static void service(tt__vehicle *v, tt_time t) {
   /* a battery test or a pressure test catches half of the advanced faults */
   if (v->batt_deg > 0.5 && tt__rng_chance(r, 0.5)) repair(v, t, TT_SIM_BATTERY, 0);
   if (v->cool_deg > 0.5 && tt__rng_chance(r, 0.5)) repair(v, t, TT_SIM_COOLING, 0);
-  for (int c = 0; c < TT_SIM_NCOMPONENTS; c++) v->pending_fix_at[c] = 0;
   v->km_since_service = 0;
   v->days_since_service = 0;
   v->service_due = 0;
@@ -168,7 +169,11 @@ static void service(tt__vehicle *v, tt_time t) {
 static void warn(tt__vehicle *v, tt_time t, int c, const char *code, int severity,
                  double min_days, double max_days) {
   tt__event_dtc(v, t, code, severity);
-  if (v->pending_fix_at[c] || !tt__rng_chance(&v->rng, tt__fleets[v->fleet].respond_p)) return;
+  /* the fleet decides once per fault whether it acts: a fleet that ignores
+   * a warning keeps ignoring its repetitions until the part is fixed */
+  if (v->fix_decided[c]) return;
+  v->fix_decided[c] = 1;
+  if (!tt__rng_chance(&v->rng, tt__fleets[v->fleet].respond_p)) return;
   double d = tt__rng_range(&v->rng, min_days, max_days);
   v->pending_fix_at[c] = t + (tt_time)(d * 86400) * TT_USEC_PER_SEC;
 }
@@ -272,10 +277,10 @@ void tt__components_step(tt__vehicle *v, tt_time t, double dt) {
 double tt__components_crank(tt__vehicle *v, tt_time t) {
   tt__rng *r = &v->rng;
   double amb = v->ambient_c;
-  /* a healthy battery dips to ~10.4 V; cold (thicker oil, slower chemistry),
+  /* a healthy battery dips to ~10.5 V; cold (thicker oil, slower chemistry),
    * age and diesel compression pull it lower; a failing battery sags by up
    * to ~3.6 V, worse in the cold */
-  double cv = 10.4 - v->batt_age_v + 0.03 * (fmin(amb, 20) - 20) -
+  double cv = 10.5 - v->batt_age_v + 0.02 * (fmin(amb, 20) - 20) -
               (v->engine_type[0] == 'd' ? 0.3 : 0) -
               3.6 * pow(fmin(v->batt_deg, 1.3), 1.4) * (1 + fmax(0, 10 - amb) / 40) +
               0.15 * tt__rng_normal(r);
@@ -285,7 +290,7 @@ double tt__components_crank(tt__vehicle *v, tt_time t) {
     fail(v, t, TT_SIM_BATTERY);
     return -1;
   }
-  if (cv < 9.0 && t - v->last_p0562 > TT_USEC_PER_DAY) {
+  if (cv < 8.5 && t - v->last_p0562 > TT_USEC_PER_DAY) {
     v->last_p0562 = t;
     warn(v, t, TT_SIM_BATTERY, "P0562", 1, 0.5, 5);
   }

@@ -131,6 +131,7 @@ typedef struct tt__vehicle {
   tt_time pad_warned_day, tyre_warned_day[4], pending_fix_at[TT_SIM_NCOMPONENTS];
   tt_time last_p0217, last_p0562;
   int service_due;
+  int fix_decided[TT_SIM_NCOMPONENTS]; /* the fleet has decided whether to act on a warning */
 
   /* imperfections */
   tt_time silent_from, silent_until;
