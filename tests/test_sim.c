@@ -22,7 +22,8 @@ static void run_sim(const char *dir, int64_t vehicles, int64_t days, uint64_t se
   tt_error e;
   tt_error_clear(&e);
   tt_err rc = tt_sim_run(&o, c, &e);
-  CHECK_MSG(rc == TT_OK, "tt_sim_run: %s", e.msg);
+  char buf[1200];
+  CHECK_MSG(rc == TT_OK, "tt_sim_run: %s", tt_error_format(&e, buf, sizeof buf));
 }
 
 static char *read_all(const char *path, size_t *len) {

@@ -3,15 +3,20 @@
  * amplitude), a diurnal cosine peaking at 15:00 local time. Each vehicle adds
  * its own slowly varying weather (physics.c). */
 #include <math.h>
+#include <stdint.h>
 
 #include "sim/model.h"
 
 static const double two_pi = 6.283185307179586;
 
+static int64_t local_seconds(const tt__region_spec *r, tt_time t) {
+  int64_t s = t / TT_USEC_PER_SEC + (int64_t)(r->utc_offset_h * 3600);
+  int64_t m = s % 86400;
+  return m < 0 ? m + 86400 : m;
+}
+
 double tt__climate_local_hour(const tt__region_spec *r, tt_time t) {
-  double s = (double)(t / TT_USEC_PER_SEC) + r->utc_offset_h * 3600.0;
-  double h = fmod(s, 86400.0) / 3600.0;
-  return h < 0 ? h + 24 : h;
+  return (double)local_seconds(r, t) / 3600.0;
 }
 
 int tt__climate_local_weekday(const tt__region_spec *r, tt_time t) {
@@ -23,10 +28,22 @@ int tt__climate_local_weekday(const tt__region_spec *r, tt_time t) {
 }
 
 double tt__climate_ambient(const tt__region_spec *r, tt_time t) {
-  double day = (double)t / (double)TT_USEC_PER_DAY; /* days since 1970 */
-  /* day of year of 1970-based days, good enough for a seasonal cycle */
-  double doy = fmod(day, 365.2425);
-  double seasonal = r->seasonal_c * cos(two_pi * (doy - 196.0) / 365.2425);
-  double diurnal = r->diurnal_c * cos(two_pi * (tt__climate_local_hour(r, t) - 15.0) / 24.0);
-  return r->mean_c + seasonal + diurnal;
+  /* The seasonal term changes once a day; keep it per region and thread. */
+  static _Thread_local struct {
+    const tt__region_spec *region;
+    int64_t day;
+    double value;
+  } memo[TT__NREGIONS];
+  int64_t day = tt_time_day(t);
+  int k = (int)(r - tt__regions);
+  if (k < 0 || k >= TT__NREGIONS) k = 0;
+  if (memo[k].region != r || memo[k].day != day) {
+    /* day of year on a 365.2425-day cycle: good enough for a season */
+    double doy = fmod((double)day, 365.2425);
+    memo[k].region = r;
+    memo[k].day = day;
+    memo[k].value = r->seasonal_c * cos(two_pi * (doy - 196.0) / 365.2425);
+  }
+  double diurnal = r->diurnal_c * cos(two_pi * ((double)local_seconds(r, t) / 3600.0 - 15.0) / 24.0);
+  return r->mean_c + memo[k].value + diurnal;
 }

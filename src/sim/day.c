@@ -39,8 +39,8 @@ int tt__vehicle_day(tt__vehicle *v, const tt__sim_ctx *c, tt_time day_start, tt_
   for (tt_time t = o->start + k * interval; t < day_end; t += interval) {
     tt__row row;
     tt__components_step(v, t, dt);
-    tt__vehicle_step(v, t, dt, &row);
-    if (!row.engine_running) {
+    tt__vehicle_step(v, t, dt);
+    if (!v->running) {
       int64_t cadence = (v->parked_s < PARKED_EARLY_FOR_S ? PARKED_EARLY_S : PARKED_LATE_S) *
                         TT_USEC_PER_SEC;
       int64_t slot = (t - o->start) / cadence;
@@ -51,6 +51,7 @@ int tt__vehicle_day(tt__vehicle *v, const tt__sim_ctx *c, tt_time day_start, tt_
     } else {
       v->last_parked_slot = INT64_MIN;
     }
+    tt__vehicle_row(v, t, &row);
     int late, oor;
     int times = tt__imperfect_apply(v, c, &row, &late, &oor);
     if (late) {

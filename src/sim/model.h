@@ -111,7 +111,7 @@ typedef struct tt__vehicle {
   double shift_start_h, shift_len_h;
 
   /* driving state */
-  int mode, next_mode, road;
+  int mode, next_mode, road, running;
   double mode_left_s, trip_left_s, road_left_s;
   double speed, target_speed, rpm, accel;
   double coolant, fuel_pct, odometer_km, weather_c, tyre_rise_c;
@@ -165,9 +165,12 @@ double tt__climate_local_hour(const tt__region_spec *r, tt_time t);
 /* Local day of week, 0 = Monday. */
 int tt__climate_local_weekday(const tt__region_spec *r, tt_time t);
 
-/* physics.c: advance the vehicle by dt seconds to time t and fill the row
- * (values without imperfections). */
-void tt__vehicle_step(tt__vehicle *v, tt_time t, double dt, tt__row *row);
+/* physics.c: advance the vehicle by dt seconds to time t. */
+void tt__vehicle_step(tt__vehicle *v, tt_time t, double dt);
+/* The row at time t after tt__vehicle_step, with measurement noise and
+ * without imperfections. Only called for rows that are written, so parked
+ * ticks that are not reported cost no noise draws. */
+void tt__vehicle_row(tt__vehicle *v, tt_time t, tt__row *row);
 
 /* components.c: degradation, warnings, failures, repairs and services. */
 void tt__components_init(tt__vehicle *v);
