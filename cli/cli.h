@@ -51,5 +51,6 @@ int cli_wants_help(int argc, char **argv);
 int cmd_config(cli *ctx, int argc, char **argv);
 int cmd_init(cli *ctx, int argc, char **argv);
 int cmd_simulate(cli *ctx, int argc, char **argv);
+int cmd_schema(cli *ctx, int argc, char **argv);
 
 #endif

@@ -20,6 +20,7 @@ static const cli_command commands[] = {
     {"init", cmd_init, "create a project directory"},
     {"config", cmd_config, "show the effective configuration"},
     {"simulate", cmd_simulate, "write a simulated fleet's telemetry and event files"},
+    {"schema", cmd_schema, "validate, register, show, list and diff dataset schemas"},
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 
