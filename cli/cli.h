@@ -55,5 +55,9 @@ int cmd_replay(cli *ctx, int argc, char **argv);
 /* `ingest kafka://…` (cli/cmd_ingest_kafka.c); `ingest` dispatches to it. */
 int cmd_ingest_kafka(cli *ctx, int argc, char **argv);
 void cmd_ingest_kafka_help(FILE *f);
+int cmd_simulate(cli *ctx, int argc, char **argv);
+int cmd_schema(cli *ctx, int argc, char **argv);
+int cmd_ingest(cli *ctx, int argc, char **argv);
+int cmd_lake(cli *ctx, int argc, char **argv);
 
 #endif

@@ -7,9 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "telltale/ingest.h"
 #include "telltale/kafka.h"
+#include "telltale/registry.h"
 
 static volatile int g_stop;
 static void on_signal(int sig) {
@@ -39,13 +42,36 @@ void cmd_ingest_kafka_help(FILE *f) {
           "  --group G               consumer group (default kafka.group)\n"
           "  --follow                keep consuming until SIGTERM/SIGINT\n"
           "  --table T               lake table (default kafka.table: telemetry)\n"
-          "  --schema FILE           schema declaring the table (default kafka.schema)\n"
+          "  --schema FILE|REF       schema file, or registry reference NAME[:VERSION];\n"
+          "                          default: the latest registered schema with the table,\n"
+          "                          else the file kafka.schema (schemas/fleet.yaml)\n"
           "  --dead-letter-topic T   also publish rejected messages to topic T\n"
           "  --output json           print the closing counters as JSON\n"
           "\n"
           "Micro-batches: kafka.batch_rows, kafka.batch_bytes, kafka.batch_interval;\n"
           "group: kafka.session_timeout; longest message: ingest.max_record_bytes.\n"
           "Progress (messages/s, lag, batches, dead letters) is logged every 10 s.\n");
+}
+
+/* --schema FILE or REF; else the registry's latest schema with the table;
+ * else the kafka.schema file. */
+static tt_err load_schema(cli *ctx, const char *arg, const char *table, const char *fallback,
+                          tt_schema **out, tt_error *err) {
+  if (arg && access(arg, F_OK) == 0) return tt_schema_parse_file(arg, out, err);
+  if (arg) {
+    tt_registry *reg;
+    tt_err rc = tt_registry_open(tt_config_get(ctx->cfg, "registry"),
+                                 tt_config_project_dir(ctx->cfg), &reg, err);
+    if (rc) return rc;
+    rc = tt_registry_schema_get(reg, arg, out, err);
+    tt_registry_close(reg);
+    return rc;
+  }
+  tt_err rc = tt_ingest_schema_lookup(tt_config_get(ctx->cfg, "registry"),
+                                      tt_config_project_dir(ctx->cfg), table, out, err);
+  if (rc != TT_NOTFOUND) return rc;
+  tt_error_clear(err);
+  return tt_schema_parse_file(fallback, out, err);
 }
 
 int cmd_ingest_kafka(cli *ctx, int argc, char **argv) {
@@ -57,7 +83,8 @@ int cmd_ingest_kafka(cli *ctx, int argc, char **argv) {
   tt_error_clear(&err);
   tt_kafka_ingest_opts o = {0};
   int rc = CLI_EXIT_OK, c, out = CLI_OUT_TABLE;
-  const char *url_s = NULL;
+  const char *url_s = NULL, *schema_arg = NULL;
+  tt_schema *schema = NULL;
   if (tt_kafka_ingest_opts_from_config(&o, ctx->cfg, &err) != TT_OK) {
     rc = cli_fail(&err);
     goto done;
@@ -74,7 +101,7 @@ int cmd_ingest_kafka(cli *ctx, int argc, char **argv) {
     case 'g': o.group = optarg; break;
     case 'f': o.follow = 1; break;
     case 't': o.table = optarg; break;
-    case 's': o.schema_path = optarg; break;
+    case 's': schema_arg = optarg; break;
     case 'd': o.dead_letter_topic = optarg; break;
     case 'o':
       if ((out = cli_output_parse(optarg)) < 0) {
@@ -98,6 +125,11 @@ int cmd_ingest_kafka(cli *ctx, int argc, char **argv) {
   if (url.brokers[0]) o.brokers = url.brokers;
   o.topic = url.topic;
   o.stop = &g_stop;
+  if (load_schema(ctx, schema_arg, o.table, o.schema_path, &schema, &err) != TT_OK) {
+    rc = cli_fail(&err);
+    goto done;
+  }
+  o.schema = schema;
   struct sigaction sa = {.sa_handler = on_signal};
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGINT, &sa, NULL);
@@ -118,6 +150,7 @@ int cmd_ingest_kafka(cli *ctx, int argc, char **argv) {
   free(m);
   if (e) rc = cli_fail(&err);
 done:
+  tt_schema_destroy(schema);
   tt_kafka_ingest_opts_release(&o);
   return rc;
 }

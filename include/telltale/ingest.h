@@ -154,6 +154,13 @@ tt_err tt_ingest_paths(tt_lake *lake, const char *const *paths, size_t npaths,
                        const tt_ingest_options *opt, tt_ingest_stats *stats,
                        tt_error *err) TT_WARN_UNUSED;
 
+/* The schema to validate against, from the registry at registry_url
+ * (project_dir anchors sqlite paths): the latest registered version of the
+ * schema that has table (table NULL: the only registered schema). The
+ * schema is the caller's to destroy. TT_NOTFOUND when none fits. */
+tt_err tt_ingest_schema_lookup(const char *registry_url, const char *project_dir,
+                               const char *table, tt_schema **out, tt_error *err) TT_WARN_UNUSED;
+
 #ifdef __cplusplus
 }
 #endif

@@ -20,6 +20,7 @@
 
 #include "telltale/config.h"
 #include "telltale/error.h"
+#include "telltale/schema.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -123,7 +124,8 @@ typedef struct tt_kafka_ingest_opts {
   const char *group;        /* consumer group */
   const char *lake;         /* lake root directory */
   const char *table;        /* lake table the messages belong to ("telemetry") */
-  const char *schema_path;  /* schema YAML file declaring `table` */
+  const tt_schema *schema;  /* declares `table` (borrowed); NULL: parse schema_path */
+  const char *schema_path;  /* schema file (YAML/JSON) used when schema is NULL */
   const char *dead_letter_topic; /* optional: also publish dead letters here */
   const char *avro_registry; /* Avro writer schemas by id: dir:PATH of ID.avsc, or NULL */
   int follow;               /* run until *stop; else drain to the end and return */

@@ -16,7 +16,7 @@
  * ever see complete files.
  *
  * Reading goes through DuckDB: every table directory is a view
- * (read_parquet(ROOT/TABLE/**.parquet, hive_partitioning, union_by_name)).
+ * (read_parquet of every Parquet file under ROOT/TABLE, hive_partitioning, union_by_name)).
  *
  * Threads: one tt_lake may be shared; each thread writes through its own
  * tt_lake_writer (a DuckDB connection), and queries are serialised per lake.

@@ -23,6 +23,7 @@
 
 #include "core/fsutil.h"
 #include "ingest/ingest_internal.h"
+#include "telltale/hash.h"
 #include "telltale/log.h"
 #include "telltale/time.h"
 
@@ -475,10 +476,10 @@ static void file_identity(const char *real, const struct stat *st, char out[33])
                    (long long)st->st_size, 0, (long long)st->st_mtim.tv_sec,
                    st->st_mtim.tv_nsec, 0, (unsigned long long)st->st_ino, 0,
                    (unsigned long long)st->st_dev);
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int mdlen = 0;
-  EVP_Digest(buf, (size_t)n, md, &mdlen, EVP_sha256(), NULL);
-  hex(md, 16, out);
+  char h[65];
+  tt_sha256_hex(buf, (size_t)n, h);
+  memcpy(out, h, 32);
+  out[32] = '\0';
 }
 
 /* Plan one opened file: sniff, find the header, cut into chunks. Takes the
@@ -664,34 +665,37 @@ static void ingest_one(run *r, const char *path, tt_error *first) {
   int is_stdin = !strcmp(path, "-");
   char name[128];
   f->source = strdup(path);
-  f->t = table_for(r->opt, is_stdin ? "" : path, name, sizeof name);
   if (!f->source) {
     tt_error_set(&e, TT_NOMEM, "out of memory");
     goto fail;
   }
+  /* Open first: a missing file is reported as missing, whatever its name. */
+  if (is_stdin) {
+    f->t = table_for(r->opt, "", name, sizeof name);
+    if (f->t && spool_stdin(r, &f->spool, f->id, &e)) goto fail;
+  }
+  const char *open_path = is_stdin ? f->spool : path;
+  struct stat st;
+  if (open_path) {
+    f->fd = open(open_path, O_RDONLY | O_CLOEXEC);
+    if (f->fd < 0 || fstat(f->fd, &st) != 0) {
+      tt_error_set(&e, errno == ENOENT ? TT_NOTFOUND : TT_IO, "cannot read: %s", strerror(errno));
+      tt_error_at(&e, path, 0, NULL);
+      goto fail;
+    }
+    if (!S_ISREG(st.st_mode)) {
+      tt_error_set(&e, TT_IO, "not a regular file");
+      tt_error_at(&e, path, 0, NULL);
+      goto fail;
+    }
+  }
+  if (!is_stdin) f->t = table_for(r->opt, path, name, sizeof name);
   if (!f->t) {
     if (name[0])
       tt_error_set(&e, TT_SCHEMA, "no table '%s' in schema %s (use --table)", name,
                    tt_schema_name(r->opt->schema));
     else
       tt_error_set(&e, TT_INVALID, "cannot tell the table from the name; use --table");
-    tt_error_at(&e, path, 0, NULL);
-    goto fail;
-  }
-  const char *open_path = path;
-  if (is_stdin) {
-    if (spool_stdin(r, &f->spool, f->id, &e)) goto fail;
-    open_path = f->spool;
-  }
-  f->fd = open(open_path, O_RDONLY | O_CLOEXEC);
-  struct stat st;
-  if (f->fd < 0 || fstat(f->fd, &st) != 0) {
-    tt_error_set(&e, errno == ENOENT ? TT_NOTFOUND : TT_IO, "cannot read: %s", strerror(errno));
-    tt_error_at(&e, path, 0, NULL);
-    goto fail;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    tt_error_set(&e, TT_IO, "not a regular file");
     tt_error_at(&e, path, 0, NULL);
     goto fail;
   }

@@ -59,6 +59,15 @@ static const char *csv_line(tt_record_parser *p, const char *rec, size_t len) {
   return p->scratch;
 }
 
+/* After a strict-mode error libcsv keeps its error state: start afresh. */
+static void csv_reset(tt_record_parser *p) {
+  csv_free(&p->csv);
+  if (csv_init(&p->csv, CSV_STRICT | CSV_STRICT_FINI) == 0)
+    csv_set_delim(&p->csv, (unsigned char)p->dialect.delim);
+  else
+    p->nomem = 1; /* csv_init fails only when out of memory */
+}
+
 /* Header parsing collects field names. */
 typedef struct {
   tt_record_parser *p;
@@ -118,7 +127,7 @@ int tt_record_parser_csv_header(tt_record_parser *p, const char *line, size_t le
     if (!h.bad)
       h.bad = tt__reject(rej, TT_REJECT_PARSE, "", "malformed header line: %s",
                          csv_strerror(csv_error(&p->csv)));
-    csv_fini(&p->csv, NULL, NULL, NULL); /* reset the state after an error */
+    csv_reset(p);
   }
   if (h.bad) {
     p->header_bad = 1;
@@ -211,7 +220,7 @@ int tt_record_parse_csv(tt_record_parser *p, const char *rec, size_t len, tt_bat
   int parse_failed = csv_parse(&p->csv, l, len, csv_field, csv_end, p) != len;
   if (parse_failed || csv_fini(&p->csv, csv_field, csv_end, p) != 0) {
     int e = csv_error(&p->csv);
-    if (parse_failed) csv_fini(&p->csv, NULL, NULL, NULL); /* reset after an error */
+    csv_reset(p);
     if (e == CSV_ENOMEM || e == CSV_ETOOBIG) p->nomem = 1;
     tt__reject(rej, TT_REJECT_PARSE, "", "malformed CSV (%s): check the quoting",
                csv_strerror(e));

@@ -41,6 +41,40 @@ static int parse_bool(const char *s, size_t len, int *out) {
   return -1;
 }
 
+/* Plain decimals ("-12.345") with at most 15 significant digits and 22
+ * fraction digits convert exactly: m and 10^k are exact doubles and IEEE
+ * division rounds correctly (Clinger's fast path), so the result equals
+ * strtod's. It is most of telemetry and several times faster. Returns -1
+ * when the text is not of that form (strtod decides then). */
+static int fast_double(const char *s, size_t len, double *out) {
+  static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                               1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                               1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+  size_t i = 0;
+  int neg = 0, dot = 0, ndigits = 0, frac = 0, sig = 0;
+  uint64_t m = 0;
+  if (i < len && (s[i] == '-' || s[i] == '+')) neg = s[i++] == '-';
+  for (; i < len; i++) {
+    char c = s[i];
+    if (c >= '0' && c <= '9') {
+      ndigits++;
+      if (m || c != '0') sig++;
+      if (sig > 15) return -1;
+      m = m * 10 + (uint64_t)(c - '0');
+      frac += dot;
+    } else if (c == '.' && !dot) {
+      dot = 1;
+    } else {
+      return -1;
+    }
+  }
+  if (!ndigits || frac > 22) return -1;
+  double v = (double)m;
+  if (frac) v /= p10[frac];
+  *out = neg ? -v : v;
+  return 0;
+}
+
 int tt__value_set(tt_record_parser *p, size_t col, const char *s, size_t len, int kind,
                   tt_reject *rej) {
   const tt_column_def *c = &p->t->columns[col];
@@ -102,7 +136,13 @@ int tt__value_set(tt_record_parser *p, size_t col, const char *s, size_t len, in
       if (range_check(c, (double)v, s, len, rej)) return 1;
       tt_batch_set_int64(b, col, p->row, v);
     } else {
-      double v = strtod(buf, &end);
+      double v;
+      if (fast_double(s, len, &v) == 0) {
+        if (range_check(c, v, s, len, rej)) return 1;
+        tt_batch_set_double(b, col, p->row, v);
+        return 0;
+      }
+      v = strtod(buf, &end);
       /* strtod accepts "nan", "inf" and hex; a finite decimal is wanted. */
       if (end == buf || *end || !isfinite(v) || strpbrk(buf, "xXnN"))
         return tt__reject(rej, TT_REJECT_WRONG_TYPE, c->name, "%s is not a finite number",

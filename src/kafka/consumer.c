@@ -574,11 +574,15 @@ tt_err tt_kafka_ingest(const tt_kafka_ingest_opts *opts, tt_kafka_metrics *metri
   c->err = err;
   c->last_stats_t = metrics->started;
   c->next_stats = metrics->started + 10;
-  if ((rc = tt_schema_parse_file(opts->schema_path, &c->schema, err))) goto out;
-  c->table = tt_schema_table(c->schema, opts->table);
+  const tt_schema *schema = opts->schema;
+  if (!schema) {
+    if ((rc = tt_schema_parse_file(opts->schema_path, &c->schema, err))) goto out;
+    schema = c->schema;
+  }
+  c->table = tt_schema_table(schema, opts->table);
   if (!c->table) {
     rc = tt_error_set(err, TT_SCHEMA, "schema has no table '%s'", opts->table);
-    tt_error_at(err, opts->schema_path, 0, "table");
+    tt_error_at(err, opts->schema ? NULL : opts->schema_path, 0, "table");
     goto out;
   }
   snprintf(c->dl_partition, sizeof c->dl_partition, "table_name=%s", c->table->name);

@@ -39,11 +39,27 @@ int tt__sql_quote_ident(char *buf, size_t size, const char *s) {
   return 0;
 }
 
+void tt__lake_set_db_error(tt_error *err, const char *msg) {
+  tt_error_set(err, TT_DB, "%s", msg ? msg : "DuckDB query failed");
+  if (!err) return;
+  /* DuckDB's messages span lines (a caret under the SQL); keep ours to one
+   * line, as logs and CLI errors are. */
+  char *o = err->msg;
+  for (const char *i = err->msg; *i; i++) {
+    if (*i == '\n' || *i == '\r') {
+      if (o > err->msg && o[-1] != ' ') *o++ = ' ';
+    } else {
+      *o++ = *i;
+    }
+  }
+  while (o > err->msg && o[-1] == ' ') o--;
+  *o = '\0';
+}
+
 tt_err tt__lake_exec(duckdb_connection con, const char *sql, tt_error *err) {
   duckdb_result r;
   if (duckdb_query(con, sql, &r) == DuckDBError) {
-    const char *msg = duckdb_result_error(&r);
-    tt_error_set(err, TT_DB, "%s", msg ? msg : "DuckDB query failed");
+    tt__lake_set_db_error(err, duckdb_result_error(&r));
     duckdb_destroy_result(&r);
     return TT_DB;
   }

@@ -22,6 +22,9 @@ int tt__sql_quote_ident(char *buf, size_t size, const char *s);
 /* Run sql on con; on failure copy DuckDB's message into err (TT_DB). */
 tt_err tt__lake_exec(duckdb_connection con, const char *sql, tt_error *err);
 
+/* TT_DB with DuckDB's message made one line. */
+void tt__lake_set_db_error(tt_error *err, const char *msg);
+
 /* DuckDB SQL type of a telltale type. */
 const char *tt__lake_sql_type(tt_type t);
 

@@ -135,8 +135,7 @@ tt_err tt_lake_query(tt_lake *lake, const char *sql, tt_lake_format fmt, FILE *o
   duckdb_result r;
   pthread_mutex_lock(&lake->mu);
   if (duckdb_query(lake->con, sql, &r) == DuckDBError) {
-    const char *msg = duckdb_result_error(&r);
-    tt_error_set(err, TT_DB, "%s", msg ? msg : "query failed");
+    tt__lake_set_db_error(err, duckdb_result_error(&r));
     duckdb_destroy_result(&r);
     pthread_mutex_unlock(&lake->mu);
     return TT_DB;
@@ -159,8 +158,7 @@ tt_err tt_lake_query_int(tt_lake *lake, const char *sql, int64_t *out, tt_error 
   duckdb_state st = duckdb_query(lake->con, sql, &r);
   pthread_mutex_unlock(&lake->mu);
   if (st == DuckDBError) {
-    const char *msg = duckdb_result_error(&r);
-    tt_error_set(err, TT_DB, "%s", msg ? msg : "query failed");
+    tt__lake_set_db_error(err, duckdb_result_error(&r));
     duckdb_destroy_result(&r);
     return TT_DB;
   }

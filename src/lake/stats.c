@@ -90,7 +90,8 @@ static tt_err table_stats(tt_lake *lake, const tt_schema *schema, tt_lake_table_
   duckdb_result r;
   tt_err rc = TT_OK;
   if (duckdb_query(lake->con, sql, &r) == DuckDBError) {
-    rc = tt_error_set(err, TT_DB, "%s", duckdb_result_error(&r));
+    tt__lake_set_db_error(err, duckdb_result_error(&r));
+    rc = TT_DB;
     tt_error_at(err, NULL, 0, s->name);
   } else {
     idx_t c = 0;
