@@ -414,7 +414,8 @@ static tt_err flush_aged(consumer *c) {
 
 static tt_err run(consumer *c) {
   tt_err rc = TT_OK;
-  double backoff = 0.1, last_err_log = 0;
+  double backoff = 0.1, last_err_log = 0, last_housekeeping = 0;
+  int eof_seen = 0;
   while (!c->fatal) {
     if (c->o->stop && *c->o->stop) break;
     rd_kafka_message_t *msg = rd_kafka_consumer_poll(c->rk, 100);
@@ -427,6 +428,7 @@ static tt_err run(consumer *c) {
         rc = handle_message(c, msg);
         backoff = 0.1;
       } else if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        eof_seen = 1;
         if (msg->partition >= 0 && msg->partition < TT_KAFKA_MAX_PARTITIONS &&
             c->parts[msg->partition].assigned) {
           c->parts[msg->partition].eof = 1;
@@ -451,10 +453,18 @@ static tt_err run(consumer *c) {
       rd_kafka_message_destroy(msg);
       if (rc) break;
     }
-    if ((rc = flush_aged(c))) break;
-    if (c->dlq) rd_kafka_poll(c->dlq, 0);
-    log_stats(c, 0);
-    if (!c->o->follow && all_drained(c)) break;
+    int idle = msg == NULL;
+    /* Housekeeping walks every partition: do it when idle, after an end of
+     * partition, or every 20 ms — not per message. */
+    double now = tt_monotonic();
+    if (idle || eof_seen || now - last_housekeeping >= 0.02) {
+      last_housekeeping = now;
+      eof_seen = 0;
+      if ((rc = flush_aged(c))) break;
+      if (c->dlq) rd_kafka_poll(c->dlq, 0);
+      log_stats(c, 0);
+      if (!c->o->follow && all_drained(c)) break;
+    }
   }
   if (c->fatal && !rc) rc = c->fatal;
   return rc;
