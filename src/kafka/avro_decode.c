@@ -237,7 +237,15 @@ static int put_value(jbuf *b, avro_value_t *v, const char *name, tt_reject *rej)
   case AVRO_ENUM: {
     int idx = 0;
     avro_value_get_enum(v, &idx);
-    const char *sym = avro_schema_enum_get(avro_value_get_schema(v), idx);
+    /* libavro reads the index without checking it against the symbols */
+    avro_schema_t es = avro_value_get_schema(v);
+    if (idx < 0 || idx >= avro_schema_enum_number_of_symbols(es)) {
+      rej->reason = TT_REJECT_PARSE;
+      snprintf(rej->field, sizeof rej->field, "%s", name);
+      snprintf(rej->detail, sizeof rej->detail, "Avro enum index %d out of range", idx);
+      return 1;
+    }
+    const char *sym = avro_schema_enum_get(es, idx);
     put_str(b, sym ? sym : "", sym ? strlen(sym) : 0);
     return 0;
   }
@@ -255,6 +263,85 @@ static int put_value(jbuf *b, avro_value_t *v, const char *name, tt_reject *rej)
     snprintf(rej->detail, sizeof rej->detail,
              "Avro field of a type with no column equivalent (bytes, fixed, array, map, record)");
     return 1;
+  }
+}
+
+/* ---- bounds pre-check --------------------------------------------------
+ * libavro trusts the lengths and counts in the data: a string claiming 2^60
+ * bytes makes it allocate that much before it finds the buffer short (an
+ * abort under ASan, memory exhaustion in production), and enum indexes are
+ * not checked. So before libavro reads a body we walk it along the writer
+ * schema and check that every length, count and index fits in what is left.
+ * This is only a guard; libavro still does the decoding. */
+
+typedef struct cursor {
+  const unsigned char *p, *end;
+} cursor;
+
+static int read_varint(cursor *c, int64_t *out) {
+  uint64_t v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (c->p >= c->end) return -1;
+    unsigned char b = *c->p++;
+    v |= (uint64_t)(b & 0x7f) << shift;
+    if (!(b & 0x80)) {
+      *out = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+      return 0;
+    }
+  }
+  return -1;
+}
+
+static int skip(cursor *c, int64_t n) {
+  if (n < 0 || n > c->end - c->p) return -1;
+  c->p += n;
+  return 0;
+}
+
+static int check_value(avro_schema_t s, cursor *c, int depth) {
+  int64_t n;
+  if (depth > 64) return -1;
+  if (is_avro_link(s)) s = avro_schema_link_target(s);
+  switch (avro_typeof(s)) {
+  case AVRO_NULL: return 0;
+  case AVRO_BOOLEAN: return skip(c, 1);
+  case AVRO_INT32:
+  case AVRO_INT64: return read_varint(c, &n);
+  case AVRO_FLOAT: return skip(c, 4);
+  case AVRO_DOUBLE: return skip(c, 8);
+  case AVRO_STRING:
+  case AVRO_BYTES: return read_varint(c, &n) ? -1 : skip(c, n);
+  case AVRO_FIXED: return skip(c, avro_schema_fixed_size(s));
+  case AVRO_ENUM:
+    return read_varint(c, &n) || n < 0 || n >= avro_schema_enum_number_of_symbols(s) ? -1 : 0;
+  case AVRO_UNION:
+    if (read_varint(c, &n) || n < 0 || (size_t)n >= avro_schema_union_size(s)) return -1;
+    return check_value(avro_schema_union_branch(s, (int)n), c, depth + 1);
+  case AVRO_RECORD:
+    for (size_t i = 0; i < avro_schema_record_size(s); i++)
+      if (check_value(avro_schema_record_field_get_by_index(s, (int)i), c, depth + 1)) return -1;
+    return 0;
+  case AVRO_ARRAY:
+  case AVRO_MAP:
+    for (;;) {
+      if (read_varint(c, &n)) return -1;
+      if (n == 0) return 0;
+      if (n < 0) { /* a block with its byte size */
+        int64_t bytes;
+        if (n == INT64_MIN || read_varint(c, &bytes)) return -1;
+        n = -n;
+      }
+      /* every item takes a byte at least in any body we accept */
+      if (n > c->end - c->p) return -1;
+      for (int64_t i = 0; i < n; i++) {
+        int64_t klen;
+        if (avro_typeof(s) == AVRO_MAP && (read_varint(c, &klen) || skip(c, klen))) return -1;
+        avro_schema_t item = avro_typeof(s) == AVRO_MAP ? avro_schema_map_values(s)
+                                                         : avro_schema_array_items(s);
+        if (check_value(item, c, depth + 1)) return -1;
+      }
+    }
+  default: return -1;
   }
 }
 
@@ -277,6 +364,20 @@ int tt__kafka_avro_to_json(tt_kafka_avro *a, const void *msg, size_t n, char **j
     if (!rej->detail[0])
       snprintf(rej->detail, sizeof rej->detail, "Avro schema id %" PRId32 " is not in the registry",
                id);
+    return 1;
+  }
+  cursor cur = {(const unsigned char *)body, (const unsigned char *)body + blen};
+  if (check_value(c->schema, &cur, 0)) {
+    rej->reason = TT_REJECT_PARSE;
+    snprintf(rej->detail, sizeof rej->detail,
+             "Avro body (schema %" PRId32 ") is truncated or has a length, count or index out of range",
+             id);
+    return 1;
+  }
+  if (cur.p != cur.end) {
+    rej->reason = TT_REJECT_PARSE;
+    snprintf(rej->detail, sizeof rej->detail,
+             "trailing bytes after the Avro record (schema %" PRId32 ")", id);
     return 1;
   }
   avro_value_reset(&c->value);
