@@ -132,6 +132,7 @@ typedef struct tt_kafka_ingest_opts {
   int64_t batch_rows;       /* flush a partition's batch at this many records */
   int64_t batch_bytes;      /* … or this many payload bytes */
   int64_t batch_interval_us;/* … or when its oldest record is this old */
+  int64_t buffer_rows;      /* over all partitions: land the fullest batch beyond this (0: 8 × batch_rows) */
   int64_t max_message_bytes;/* longer messages are dead-lettered */
   int session_timeout_ms;   /* consumer group session timeout */
   volatile int *stop;       /* set non-zero (e.g. from a signal handler) to stop */

@@ -28,6 +28,9 @@
     "Kafka ingest lands a partition's micro-batch at this many records.")                          \
   X("kafka.batch_bytes", TT_CONFIG_INT, "67108864", 1024, INT64_C(1) << 34, NULL,                 \
     "… or at this many message bytes.")                                                             \
+  X("kafka.buffer_rows", TT_CONFIG_INT, "2000000", 1000, 100000000, NULL,                        \
+    "Records buffered over all partitions before the fullest partition's batch is landed early "  \
+    "(about 200 bytes each); higher means fewer, bigger part files when many partitions are read.") \
   X("kafka.batch_interval", TT_CONFIG_DURATION, "5s", 0, 0, NULL,                                 \
     "… or when its oldest message is this old (the latency bound of --follow).")                  \
   X("kafka.session_timeout", TT_CONFIG_DURATION, "10s", 0, 0, NULL,                               \

@@ -348,7 +348,10 @@ static tt_err handle_message(consumer *c, const rd_kafka_message_t *msg) {
   c->buffered++;
   if ((int64_t)(ps->rows->nrows) >= c->o->batch_rows || (int64_t)ps->bytes >= c->o->batch_bytes)
     return flush_partition(c, p, "size");
-  if (c->buffered >= (uint64_t)c->o->batch_rows * 8) return flush_largest(c);
+  /* Beyond the memory cap land the fullest batch; parts then hold about
+   * buffer_rows / partitions records, so a high cap keeps them big. */
+  uint64_t cap = c->o->buffer_rows > 0 ? (uint64_t)c->o->buffer_rows : (uint64_t)c->o->batch_rows * 8;
+  if (c->buffered >= cap) return flush_largest(c);
   return TT_OK;
 }
 
@@ -526,7 +529,7 @@ static tt_err open_consumer(consumer *c) {
       {"reconnect.backoff.ms", "100"},
       {"reconnect.backoff.max.ms", "5000"},
       {"fetch.wait.max.ms", "100"},
-      {"queued.max.messages.kbytes", "262144"},
+      {"queued.max.messages.kbytes", "131072"},
       {"log_level", "3"},
       /* errors reach us as events; the log callback carries the details */
       {"log.queue", "false"},
@@ -666,6 +669,7 @@ tt_err tt_kafka_ingest_opts_from_config(tt_kafka_ingest_opts *o, const tt_config
   o->batch_rows = tt_config_get_int(cfg, "kafka.batch_rows");
   o->batch_bytes = tt_config_get_int(cfg, "kafka.batch_bytes");
   o->batch_interval_us = tt_config_get_duration(cfg, "kafka.batch_interval");
+  o->buffer_rows = tt_config_get_int(cfg, "kafka.buffer_rows");
   o->max_message_bytes = tt_config_get_int(cfg, "ingest.max_record_bytes");
   o->session_timeout_ms = (int)(tt_config_get_duration(cfg, "kafka.session_timeout") / 1000);
   return TT_OK;
