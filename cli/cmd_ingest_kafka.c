@@ -21,36 +21,35 @@ static void on_signal(int sig) {
 }
 
 void cmd_ingest_kafka_help(FILE *f) {
-  fprintf(f,
-          "usage: telltale ingest kafka://BROKERS/TOPIC [--group G] [--follow] [--table T]\n"
-          "                       [--schema FILE] [--dead-letter-topic T] [--output json]\n"
-          "\n"
-          "Consume TOPIC as a member of consumer group G and land its messages in the lake,\n"
-          "exactly once: each partition's records are validated against the schema and\n"
-          "written in micro-batches as Parquet parts named from topic, partition and offset\n"
-          "range (tmp, fsync, rename); only then are offsets committed. Invalid messages go\n"
-          "to the dead-letter table (source kafka:TOPIC/PARTITION, line = offset). Messages\n"
-          "are JSON objects, or Avro in the Confluent wire format (magic 0, schema id,\n"
-          "body) with writer schemas from kafka.schema_registry. An empty broker list\n"
-          "(kafka:///TOPIC) uses kafka.brokers.\n"
-          "\n"
-          "Without --follow: drain the assigned partitions to their current end, then exit.\n"
-          "With --follow: run until SIGTERM/SIGINT, then land what is buffered, commit and\n"
-          "leave the group. Several processes in one group share the partitions\n"
-          "(cooperative-sticky); a broker outage is retried until it comes back.\n"
-          "\n"
-          "  --group G               consumer group (default kafka.group)\n"
-          "  --follow                keep consuming until SIGTERM/SIGINT\n"
-          "  --table T               lake table (default kafka.table: telemetry)\n"
-          "  --schema FILE|REF       schema file, or registry reference NAME[:VERSION];\n"
-          "                          default: the latest registered schema with the table,\n"
-          "                          else the file kafka.schema (schemas/fleet.yaml)\n"
-          "  --dead-letter-topic T   also publish rejected messages to topic T\n"
-          "  --output json           print the closing counters as JSON\n"
-          "\n"
-          "Micro-batches: kafka.batch_rows, kafka.batch_bytes, kafka.batch_interval;\n"
-          "group: kafka.session_timeout; longest message: ingest.max_record_bytes.\n"
-          "Progress (messages/s, lag, batches, dead letters) is logged every 10 s.\n");
+  fprintf(f, "usage: telltale ingest kafka://BROKERS/TOPIC [--group G] [--follow] [--table T]\n"
+             "                       [--schema FILE] [--dead-letter-topic T] [--output json]\n"
+             "\n"
+             "Consume TOPIC as a member of consumer group G and land its messages in the lake,\n"
+             "exactly once: each partition's records are validated against the schema and\n"
+             "written in micro-batches as Parquet parts named from topic, partition and offset\n"
+             "range (tmp, fsync, rename); only then are offsets committed. Invalid messages go\n"
+             "to the dead-letter table (source kafka:TOPIC/PARTITION, line = offset). Messages\n"
+             "are JSON objects, or Avro in the Confluent wire format (magic 0, schema id,\n"
+             "body) with writer schemas from kafka.schema_registry. An empty broker list\n"
+             "(kafka:///TOPIC) uses kafka.brokers.\n"
+             "\n"
+             "Without --follow: drain the assigned partitions to their current end, then exit.\n"
+             "With --follow: run until SIGTERM/SIGINT, then land what is buffered, commit and\n"
+             "leave the group. Several processes in one group share the partitions\n"
+             "(cooperative-sticky); a broker outage is retried until it comes back.\n"
+             "\n"
+             "  --group G               consumer group (default kafka.group)\n"
+             "  --follow                keep consuming until SIGTERM/SIGINT\n"
+             "  --table T               lake table (default kafka.table: telemetry)\n"
+             "  --schema FILE|REF       schema file, or registry reference NAME[:VERSION];\n"
+             "                          default: the latest registered schema with the table,\n"
+             "                          else the file kafka.schema (schemas/fleet.yaml)\n"
+             "  --dead-letter-topic T   also publish rejected messages to topic T\n"
+             "  --output json           print the closing counters as JSON\n"
+             "\n"
+             "Micro-batches: kafka.batch_rows, kafka.batch_bytes, kafka.batch_interval;\n"
+             "group: kafka.session_timeout; longest message: ingest.max_record_bytes.\n"
+             "Progress (messages/s, lag, batches, dead letters) is logged every 10 s.\n");
 }
 
 /* --schema FILE or REF; else the registry's latest schema with the table;
@@ -98,18 +97,30 @@ int cmd_ingest_kafka(cli *ctx, int argc, char **argv) {
                                        {0, 0, 0, 0}};
   while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch (c) {
-    case 'g': o.group = optarg; break;
-    case 'f': o.follow = 1; break;
-    case 't': o.table = optarg; break;
-    case 's': schema_arg = optarg; break;
-    case 'd': o.dead_letter_topic = optarg; break;
+    case 'g':
+      o.group = optarg;
+      break;
+    case 'f':
+      o.follow = 1;
+      break;
+    case 't':
+      o.table = optarg;
+      break;
+    case 's':
+      schema_arg = optarg;
+      break;
+    case 'd':
+      o.dead_letter_topic = optarg;
+      break;
     case 'o':
       if ((out = cli_output_parse(optarg)) < 0) {
         rc = cli_usage_error("unknown --output '%s'", optarg);
         goto done;
       }
       break;
-    default: rc = CLI_EXIT_USAGE; goto done;
+    default:
+      rc = CLI_EXIT_USAGE;
+      goto done;
     }
   }
   if (optind != argc - 1) {
@@ -140,8 +151,9 @@ int cmd_ingest_kafka(cli *ctx, int argc, char **argv) {
   }
   tt_err e = tt_kafka_ingest(&o, m, &err);
   if (out == CLI_OUT_JSON)
-    printf("{\"topic\":\"%s\",\"messages\":%" PRIu64 ",\"rows\":%" PRIu64 ",\"dead_letters\":%" PRIu64
-           ",\"skipped\":%" PRIu64 ",\"batches\":%" PRIu64 ",\"commits\":%" PRIu64 "}\n",
+    printf("{\"topic\":\"%s\",\"messages\":%" PRIu64 ",\"rows\":%" PRIu64
+           ",\"dead_letters\":%" PRIu64 ",\"skipped\":%" PRIu64 ",\"batches\":%" PRIu64
+           ",\"commits\":%" PRIu64 "}\n",
            url.topic, m->messages, m->rows, m->dead_letters, m->skipped, m->batches, m->commits);
   else
     printf("ingested %" PRIu64 " messages from %s: %" PRIu64 " rows, %" PRIu64

@@ -17,21 +17,20 @@ static void on_signal(int sig) {
 }
 
 static void help(FILE *f) {
-  fprintf(f,
-          "usage: telltale replay --to kafka://BROKERS/TOPIC [--rate N/s] [--format json]\n"
-          "                       [--key FIELD] FILE...\n"
-          "\n"
-          "Publish each record of each telemetry FILE (CSV with a header, or JSON lines, as\n"
-          "`telltale simulate` writes them) as one JSON message keyed by the vehicle id,\n"
-          "and wait until the broker acknowledged every message. An empty broker list\n"
-          "(kafka:///TOPIC) uses kafka.brokers from the configuration.\n"
-          "\n"
-          "  --to URL        destination topic, kafka://HOST:PORT[,HOST:PORT]/TOPIC\n"
-          "  --rate N[/s]    at most N messages per second (default: as fast as possible)\n"
-          "  --format F      json (default); avro is not implemented yet\n"
-          "  --key FIELD     record field used as message key (default vehicle_id)\n"
-          "\n"
-          "Prints one line: files, records and bytes published.\n");
+  fprintf(f, "usage: telltale replay --to kafka://BROKERS/TOPIC [--rate N/s] [--format json]\n"
+             "                       [--key FIELD] FILE...\n"
+             "\n"
+             "Publish each record of each telemetry FILE (CSV with a header, or JSON lines, as\n"
+             "`telltale simulate` writes them) as one JSON message keyed by the vehicle id,\n"
+             "and wait until the broker acknowledged every message. An empty broker list\n"
+             "(kafka:///TOPIC) uses kafka.brokers from the configuration.\n"
+             "\n"
+             "  --to URL        destination topic, kafka://HOST:PORT[,HOST:PORT]/TOPIC\n"
+             "  --rate N[/s]    at most N messages per second (default: as fast as possible)\n"
+             "  --format F      json (default); avro is not implemented yet\n"
+             "  --key FIELD     record field used as message key (default vehicle_id)\n"
+             "\n"
+             "Prints one line: files, records and bytes published.\n");
 }
 
 int cmd_replay(cli *ctx, int argc, char **argv) {
@@ -49,7 +48,9 @@ int cmd_replay(cli *ctx, int argc, char **argv) {
                                        {0, 0, 0, 0}};
   while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch (c) {
-    case 't': to = optarg; break;
+    case 't':
+      to = optarg;
+      break;
     case 'r': {
       char *end;
       o.rate = strtod(optarg, &end);
@@ -58,12 +59,18 @@ int cmd_replay(cli *ctx, int argc, char **argv) {
       break;
     }
     case 'f':
-      if (!strcmp(optarg, "json")) o.format = TT_KAFKA_JSON;
-      else if (!strcmp(optarg, "avro")) o.format = TT_KAFKA_AVRO;
-      else return cli_usage_error("--format must be json or avro, got '%s'", optarg);
+      if (!strcmp(optarg, "json"))
+        o.format = TT_KAFKA_JSON;
+      else if (!strcmp(optarg, "avro"))
+        o.format = TT_KAFKA_AVRO;
+      else
+        return cli_usage_error("--format must be json or avro, got '%s'", optarg);
       break;
-    case 'k': o.key_field = optarg; break;
-    default: return CLI_EXIT_USAGE;
+    case 'k':
+      o.key_field = optarg;
+      break;
+    default:
+      return CLI_EXIT_USAGE;
     }
   }
   if (!to) return cli_usage_error("replay: --to kafka://BROKERS/TOPIC is required");
@@ -78,7 +85,8 @@ int cmd_replay(cli *ctx, int argc, char **argv) {
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGINT, &sa, NULL);
   tt_kafka_replay_stats st;
-  tt_err rc = tt_kafka_replay(&o, (const char *const *)argv + optind, (size_t)(argc - optind), &st, &err);
+  tt_err rc =
+      tt_kafka_replay(&o, (const char *const *)argv + optind, (size_t)(argc - optind), &st, &err);
   printf("replayed %" PRIu64 " files, %" PRIu64 " records, %" PRIu64 " bytes to %s\n", st.files,
          st.records, st.bytes, url.topic);
   return rc ? cli_fail(&err) : CLI_EXIT_OK;

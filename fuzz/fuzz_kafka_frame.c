@@ -26,13 +26,16 @@ static const char *const writer_schemas[] = {
     "{\"name\":\"fuel_level_pct\",\"type\":\"float\"},{\"name\":\"n\",\"type\":\"int\"}]}",
     /* id 1: enum and a union of several branches */
     "{\"type\":\"record\",\"name\":\"e\",\"fields\":["
-    "{\"name\":\"vehicle_id\",\"type\":{\"type\":\"enum\",\"name\":\"V\",\"symbols\":[\"a\",\"b\"]}},"
+    "{\"name\":\"vehicle_id\",\"type\":{\"type\":\"enum\",\"name\":\"V\",\"symbols\":[\"a\",\"b\"]}"
+    "},"
     "{\"name\":\"ts\",\"type\":[\"null\",\"long\",\"string\"]}]}",
     /* id 2: types with no column equivalent */
     "{\"type\":\"record\",\"name\":\"x\",\"fields\":["
-    "{\"name\":\"b\",\"type\":\"bytes\"},{\"name\":\"a\",\"type\":{\"type\":\"array\",\"items\":\"long\"}},"
+    "{\"name\":\"b\",\"type\":\"bytes\"},{\"name\":\"a\",\"type\":{\"type\":\"array\",\"items\":"
+    "\"long\"}},"
     "{\"name\":\"m\",\"type\":{\"type\":\"map\",\"values\":\"string\"}},"
-    "{\"name\":\"r\",\"type\":{\"type\":\"record\",\"name\":\"in\",\"fields\":[{\"name\":\"z\",\"type\":\"int\"}]}},"
+    "{\"name\":\"r\",\"type\":{\"type\":\"record\",\"name\":\"in\",\"fields\":[{\"name\":\"z\","
+    "\"type\":\"int\"}]}},"
     "{\"name\":\"f\",\"type\":{\"type\":\"fixed\",\"name\":\"F\",\"size\":4}}]}",
 };
 

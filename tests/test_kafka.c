@@ -48,7 +48,8 @@ static rd_kafka_t *producer(const char *brokers) {
   return rk;
 }
 
-static void produce(rd_kafka_t *rk, const char *topic, const char *key, const void *val, size_t len) {
+static void produce(rd_kafka_t *rk, const char *topic, const char *key, const void *val,
+                    size_t len) {
   for (;;) {
     rd_kafka_resp_err_t e = rd_kafka_producev(
         rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
@@ -108,8 +109,9 @@ static void dump_deadletters(void) {
   tt_lake *lake;
   tt_error e;
   if (tt_lake_open("p/lake", 1, &lake, &e) != TT_OK) return;
-  if (tt_lake_query(lake, "SELECT reason, field, source, line, detail FROM _deadletter ORDER BY source, line",
-                    TT_LAKE_TABLE, stdout, NULL, &e) != TT_OK)
+  if (tt_lake_query(
+          lake, "SELECT reason, field, source, line, detail FROM _deadletter ORDER BY source, line",
+          TT_LAKE_TABLE, stdout, NULL, &e) != TT_OK)
     printf("dead letters: %s\n", e.msg);
   tt_lake_close(lake);
 }
@@ -123,9 +125,10 @@ static void make_project(void) {
 static pid_t spawn_ingest2(const char *brokers, const char *topic, const char *sets,
                            const char *args, const char *logfile) {
   char cmd[2048];
-  snprintf(cmd, sizeof cmd,
-           "exec '%s' -C p --set kafka.session_timeout=3s %s ingest kafka://%s/%s %s >>%s.out 2>>%s",
-           tt_test_cli(), sets, brokers, topic, args, logfile, logfile);
+  snprintf(
+      cmd, sizeof cmd,
+      "exec '%s' -C p --set kafka.session_timeout=3s %s ingest kafka://%s/%s %s >>%s.out 2>>%s",
+      tt_test_cli(), sets, brokers, topic, args, logfile, logfile);
   pid_t pid = fork();
   CHECK(pid >= 0);
   if (pid == 0) {
@@ -280,12 +283,14 @@ TT_TEST(dev_kafka_with_kcat) {
                           " >dev.out 2>dev.err & echo $! > dev.pid)",
                           tt_test_cli()),
                0);
-  for (int i = 0; i < 500 && access("addr", F_OK) != 0; i++) sleep_ms(20);
+  for (int i = 0; i < 500 && access("addr", F_OK) != 0; i++)
+    sleep_ms(20);
   CHECK_MSG(access("addr", F_OK) == 0, "dev kafka wrote no address");
   CHECK_EQ_INT(tt_test_sh("printf 'k1 one\\nk2 two\\nk3 three\\n' > in && "
                           "kcat -P -b $(cat addr) -t t -K ' ' -l in"),
                0);
-  char *out = tt_test_sh_out(NULL, "kcat -C -b $(cat addr) -t t -e -o beginning -q -f '%%k=%%s\\n' | sort");
+  char *out =
+      tt_test_sh_out(NULL, "kcat -C -b $(cat addr) -t t -e -o beginning -q -f '%%k=%%s\\n' | sort");
   CHECK_EQ_STR(out, "k1=one\nk2=two\nk3=three\n");
   free(out);
   /* 4 partitions as asked */
@@ -294,18 +299,23 @@ TT_TEST(dev_kafka_with_kcat) {
   free(out);
   /* stdout is the address; SIGTERM ends it cleanly */
   CHECK_EQ_INT(tt_test_sh("cmp -s dev.out addr"), 0);
-  CHECK_EQ_INT(tt_test_sh("kill -TERM $(cat dev.pid); for i in $(seq 100); do kill -0 $(cat dev.pid) 2>/dev/null || exit 0; sleep 0.1; done; exit 1"), 0);
+  CHECK_EQ_INT(tt_test_sh("kill -TERM $(cat dev.pid); for i in $(seq 100); do kill -0 $(cat "
+                          "dev.pid) 2>/dev/null || exit 0; sleep 0.1; done; exit 1"),
+               0);
 }
 
 TT_TEST(dev_kafka_fixed_port) {
   /* find a free port by letting the kernel choose, then reuse it */
   int port = 20000 + (int)(getpid() % 20000);
-  CHECK_EQ_INT(tt_test_sh("('%s' dev kafka --brokers 1 --port %d --address-file addr >/dev/null 2>dev.err"
-                          " & echo $! > dev.pid)",
-                          tt_test_cli(), port),
-               0);
-  for (int i = 0; i < 500 && access("addr", F_OK) != 0; i++) sleep_ms(20);
-  CHECK_MSG(access("addr", F_OK) == 0, "dev kafka did not start: %s", tt_test_sh_out(NULL, "cat dev.err"));
+  CHECK_EQ_INT(
+      tt_test_sh("('%s' dev kafka --brokers 1 --port %d --address-file addr >/dev/null 2>dev.err"
+                 " & echo $! > dev.pid)",
+                 tt_test_cli(), port),
+      0);
+  for (int i = 0; i < 500 && access("addr", F_OK) != 0; i++)
+    sleep_ms(20);
+  CHECK_MSG(access("addr", F_OK) == 0, "dev kafka did not start: %s",
+            tt_test_sh_out(NULL, "cat dev.err"));
   CHECK_EQ_INT(tt_test_sh("echo hello | kcat -P -b 127.0.0.1:%d -t fixed", port), 0);
   char *out = tt_test_sh_out(NULL, "kcat -C -b 127.0.0.1:%d -t fixed -e -o beginning -q", port);
   CHECK_EQ_STR(out, "hello\n");
@@ -332,7 +342,8 @@ TT_TEST(replay_then_ingest_is_idempotent) {
   fclose(f);
   f = fopen("b.jsonl", "w");
   for (int i = 0; i < 400; i++)
-    fprintf(f, "{\"vehicle_id\":\"w%02d\",\"ts\":\"2026-11-25T10:%02d:%02dZ\",\"speed_kmh\":%d}\n\n",
+    fprintf(f,
+            "{\"vehicle_id\":\"w%02d\",\"ts\":\"2026-11-25T10:%02d:%02dZ\",\"speed_kmh\":%d}\n\n",
             i % 5, i / 60, i % 60, i % 100);
   fclose(f);
   char *out = tt_test_sh_out(NULL, "'%s' replay --to kafka://%s/tele a.csv b.jsonl 2>/dev/null",
@@ -340,7 +351,8 @@ TT_TEST(replay_then_ingest_is_idempotent) {
   CHECK_STR_CONTAINS(out, "1000 records");
   free(out);
   /* a record without the key is an error naming file and line */
-  tt_test_write_file("bad.jsonl", "{\"vehicle_id\":\"a\",\"ts\":\"2026-11-24T00:00:00Z\"}\n{\"speed_kmh\":1}\n");
+  tt_test_write_file("bad.jsonl",
+                     "{\"vehicle_id\":\"a\",\"ts\":\"2026-11-24T00:00:00Z\"}\n{\"speed_kmh\":1}\n");
   out = tt_test_sh_out(NULL, "'%s' replay --to kafka://%s/tele bad.jsonl 2>&1; echo rc=$?",
                        tt_test_cli(), bs);
   CHECK_STR_CONTAINS(out, "bad.jsonl:2");
@@ -348,7 +360,9 @@ TT_TEST(replay_then_ingest_is_idempotent) {
   free(out);
   /* the one good record of bad.jsonl went out before the error */
   drain_and_check(bs, "tele", "g1", 1001);
-  CHECK_EQ_INT(lake_int("SELECT count(*) FROM telemetry WHERE vehicle_id LIKE 'v%' AND speed_kmh = 3.25"), 6);
+  CHECK_EQ_INT(
+      lake_int("SELECT count(*) FROM telemetry WHERE vehicle_id LIKE 'v%' AND speed_kmh = 3.25"),
+      6);
   CHECK_EQ_INT(lake_int("SELECT count(DISTINCT CAST(date AS VARCHAR)) FROM telemetry"), 2);
   /* a second run of the same group reads nothing new; a new group re-reads
    * everything but finds it landed (markers) and writes nothing twice */
@@ -361,11 +375,10 @@ TT_TEST(replay_then_ingest_is_idempotent) {
 
 /* ---- dead letters -------------------------------------------------------- */
 
-static const char avro_schema[] =
-    "{\"type\":\"record\",\"name\":\"telemetry\",\"fields\":["
-    "{\"name\":\"vehicle_id\",\"type\":\"string\"},"
-    "{\"name\":\"ts\",\"type\":\"long\"},"
-    "{\"name\":\"speed_kmh\",\"type\":[\"null\",\"double\"]}]}";
+static const char avro_schema[] = "{\"type\":\"record\",\"name\":\"telemetry\",\"fields\":["
+                                  "{\"name\":\"vehicle_id\",\"type\":\"string\"},"
+                                  "{\"name\":\"ts\",\"type\":\"long\"},"
+                                  "{\"name\":\"speed_kmh\",\"type\":[\"null\",\"double\"]}]}";
 
 /* Avro binary of one record of avro_schema. */
 static size_t avro_record(unsigned char *out, int32_t schema_id, const char *vid, int64_t ts,
@@ -414,12 +427,12 @@ TT_TEST(dead_letters_with_reasons) {
   free(big);
   unsigned char av[128];
   size_t an = avro_record(av, 7, "v5", (T0 + 1) * 1000000, 42.5);
-  produce(rk, "mixed", "v5", av, an);           /* good Avro */
-  produce(rk, "mixed", "v5", av, an - 4);       /* truncated Avro */
+  produce(rk, "mixed", "v5", av, an);     /* good Avro */
+  produce(rk, "mixed", "v5", av, an - 4); /* truncated Avro */
   unsigned char unk[128];
   size_t un = avro_record(unk, 99, "v5", (T0 + 2) * 1000000, 1.0);
-  produce(rk, "mixed", "v5", unk, un);          /* unknown schema id */
-  produce(rk, "mixed", "v5", "\0\0", 2);        /* a frame too short for its header */
+  produce(rk, "mixed", "v5", unk, un);   /* unknown schema id */
+  produce(rk, "mixed", "v5", "\0\0", 2); /* a frame too short for its header */
   flush_producer(rk);
   rd_kafka_destroy(rk);
   char *dl_topic_out;
@@ -430,21 +443,31 @@ TT_TEST(dead_letters_with_reasons) {
   CHECK_EQ_INT(wait_exit(p), 0);
   dump_deadletters();
   CHECK_EQ_INT(lake_int("SELECT count(*) FROM telemetry"), 11);
-  CHECK_EQ_INT(lake_int("SELECT count(*) FROM telemetry WHERE vehicle_id = 'v5' AND speed_kmh = 42.5"), 1);
+  CHECK_EQ_INT(
+      lake_int("SELECT count(*) FROM telemetry WHERE vehicle_id = 'v5' AND speed_kmh = 42.5"), 1);
   CHECK_EQ_INT(lake_int("SELECT count(*) FROM _deadletter"), 7);
   CHECK_EQ_INT(lake_int("SELECT count(*) FROM _deadletter WHERE reason = 'parse'"), 3);
-  CHECK_EQ_INT(lake_int("SELECT count(*) FROM _deadletter WHERE reason = 'out_of_range' AND field = 'speed_kmh'"), 1);
-  CHECK_EQ_INT(lake_int("SELECT count(*) FROM _deadletter WHERE reason = 'missing_required' AND field = 'vehicle_id'"), 1);
+  CHECK_EQ_INT(
+      lake_int(
+          "SELECT count(*) FROM _deadletter WHERE reason = 'out_of_range' AND field = 'speed_kmh'"),
+      1);
+  CHECK_EQ_INT(lake_int("SELECT count(*) FROM _deadletter WHERE reason = 'missing_required' AND "
+                        "field = 'vehicle_id'"),
+               1);
   CHECK_EQ_INT(lake_int("SELECT count(*) FROM _deadletter WHERE reason = 'too_long'"), 1);
   CHECK_EQ_INT(lake_int("SELECT count(*) FROM _deadletter WHERE reason = 'unknown_schema'"), 1);
-  CHECK_EQ_INT(lake_int("SELECT count(*) FROM _deadletter WHERE source LIKE 'kafka:mixed/%' AND line >= 0"), 7);
+  CHECK_EQ_INT(
+      lake_int("SELECT count(*) FROM _deadletter WHERE source LIKE 'kafka:mixed/%' AND line >= 0"),
+      7);
   /* and the dead-letter topic got a copy of each, with the reason header */
-  dl_topic_out = tt_test_sh_out(NULL, "kcat -C -b %s -t mixed.dlq -e -o beginning -q -f '%%h\\n' | sort | uniq -c", bs);
+  dl_topic_out = tt_test_sh_out(
+      NULL, "kcat -C -b %s -t mixed.dlq -e -o beginning -q -f '%%h\\n' | sort | uniq -c", bs);
   CHECK_STR_CONTAINS(dl_topic_out, "tt-reason=unknown_schema");
   CHECK_STR_CONTAINS(dl_topic_out, "tt-reason=too_long");
   free(dl_topic_out);
   int64_t dlq = -1;
-  char *cnt = tt_test_sh_out(NULL, "kcat -C -b %s -t mixed.dlq -e -o beginning -q -f 'x\\n' | wc -l", bs);
+  char *cnt =
+      tt_test_sh_out(NULL, "kcat -C -b %s -t mixed.dlq -e -o beginning -q -f 'x\\n' | wc -l", bs);
   dlq = atoll(cnt);
   free(cnt);
   CHECK_EQ_INT(dlq, 7);
@@ -493,7 +516,8 @@ TT_TEST_TIMEOUT(kill9_restart_exactly_once, 600) {
   rd_kafka_t *rk = producer(bs);
   produce_telemetry(rk, "kt", 0, N / 2);
   flush_producer(rk);
-  const char *small = "--set kafka.group=kg --set kafka.batch_rows=300 --set kafka.batch_interval=200ms";
+  const char *small =
+      "--set kafka.group=kg --set kafka.batch_rows=300 --set kafka.batch_interval=200ms";
   pid_t c[2] = {spawn_ingest2(bs, "kt", small, "--follow", "c0.log"),
                 spawn_ingest2(bs, "kt", small, "--follow", "c1.log")};
   srand((unsigned)getpid());
@@ -532,17 +556,22 @@ TT_TEST_TIMEOUT(broker_down_no_loss, 300) {
   rd_kafka_t *rk = producer(bs);
   produce_telemetry(rk, "bd", 0, N / 2);
   flush_producer(rk);
-  pid_t p = spawn_ingest2(bs, "bd", "--set kafka.group=bg --set kafka.batch_rows=200 --set kafka.batch_interval=100ms", "--follow", "f.log");
+  pid_t p = spawn_ingest2(
+      bs, "bd", "--set kafka.group=bg --set kafka.batch_rows=200 --set kafka.batch_interval=100ms",
+      "--follow", "f.log");
   sleep_ms(1500);
   rd_kafka_destroy(rk);
-  for (int b = 1; b <= 3; b++) CHECK_OK(tt_kafka_dev_broker_set_down(dev, b, 1, &e));
+  for (int b = 1; b <= 3; b++)
+    CHECK_OK(tt_kafka_dev_broker_set_down(dev, b, 1, &e));
   sleep_ms(5000);
-  for (int b = 1; b <= 3; b++) CHECK_OK(tt_kafka_dev_broker_set_down(dev, b, 0, &e));
+  for (int b = 1; b <= 3; b++)
+    CHECK_OK(tt_kafka_dev_broker_set_down(dev, b, 0, &e));
   rk = producer(bs);
   produce_telemetry(rk, "bd", N / 2, N);
   flush_producer(rk);
   /* give it time to come back, then stop it cleanly */
-  for (int i = 0; i < 300 && lake_rows_so_far() < N; i++) sleep_ms(100);
+  for (int i = 0; i < 300 && lake_rows_so_far() < N; i++)
+    sleep_ms(100);
   kill(p, SIGTERM);
   CHECK_EQ_INT(wait_exit(p), 0);
   CHECK(file_has("f.log", "retrying") || file_has("f.log", "fail"));
@@ -566,8 +595,10 @@ TT_TEST_TIMEOUT(sigterm_mid_batch_lands_and_commits, 180) {
   flush_producer(rk);
   rd_kafka_destroy(rk);
   /* batches never close by size or age: only the shutdown lands them */
-  pid_t p = spawn_ingest2(bs, "st", "--set kafka.group=sg --set kafka.batch_interval=1h", "--follow", "st.log");
-  for (int i = 0; i < 600 && !file_has("st.log", "assigned"); i++) sleep_ms(50);
+  pid_t p = spawn_ingest2(bs, "st", "--set kafka.group=sg --set kafka.batch_interval=1h",
+                          "--follow", "st.log");
+  for (int i = 0; i < 600 && !file_has("st.log", "assigned"); i++)
+    sleep_ms(50);
   sleep_ms(2000);
   kill(p, SIGTERM);
   CHECK_EQ_INT(wait_exit(p), 0);

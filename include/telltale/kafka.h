@@ -64,12 +64,12 @@ void tt_kafka_dev_destroy(tt_kafka_dev *dev);
 typedef enum tt_kafka_format { TT_KAFKA_JSON = 0, TT_KAFKA_AVRO = 1 } tt_kafka_format;
 
 typedef struct tt_kafka_replay_opts {
-  const char *brokers;   /* bootstrap servers */
+  const char *brokers; /* bootstrap servers */
   const char *topic;
   const char *key_field; /* record field used as message key; "vehicle_id" if NULL */
   double rate;           /* messages per second; <= 0: as fast as possible */
   tt_kafka_format format;
-  volatile int *stop;    /* optional: set to non-zero to stop early */
+  volatile int *stop; /* optional: set to non-zero to stop early */
 } tt_kafka_replay_opts;
 
 typedef struct tt_kafka_replay_stats {
@@ -102,17 +102,17 @@ void tt_kafka_frame_header(int32_t schema_id, unsigned char out[5]);
  * thread only; read with tt_kafka_ingest_metrics(). */
 #define TT_KAFKA_MAX_PARTITIONS 1024
 typedef struct tt_kafka_metrics {
-  uint64_t messages;      /* messages consumed (good + dead-lettered) */
-  uint64_t bytes;         /* payload bytes consumed */
-  uint64_t rows;          /* records landed in the lake */
-  uint64_t dead_letters;  /* records landed in the dead-letter table */
-  uint64_t skipped;       /* redelivered messages already in the lake */
-  uint64_t batches;       /* batches landed (part files renamed, offsets committed) */
-  uint64_t commits;       /* successful offset commits */
+  uint64_t messages;     /* messages consumed (good + dead-lettered) */
+  uint64_t bytes;        /* payload bytes consumed */
+  uint64_t rows;         /* records landed in the lake */
+  uint64_t dead_letters; /* records landed in the dead-letter table */
+  uint64_t skipped;      /* redelivered messages already in the lake */
+  uint64_t batches;      /* batches landed (part files renamed, offsets committed) */
+  uint64_t commits;      /* successful offset commits */
   uint64_t rebalances;
-  uint64_t broker_errors; /* transport / broker-down errors seen */
-  double started;         /* tt_monotonic() at start */
-  int npartitions;        /* size of the lag array actually used */
+  uint64_t broker_errors;               /* transport / broker-down errors seen */
+  double started;                       /* tt_monotonic() at start */
+  int npartitions;                      /* size of the lag array actually used */
   int64_t lag[TT_KAFKA_MAX_PARTITIONS]; /* high watermark - next offset, -1 unknown */
 } tt_kafka_metrics;
 
@@ -121,22 +121,23 @@ typedef struct tt_kafka_metrics {
 typedef struct tt_kafka_ingest_opts {
   const char *brokers;
   const char *topic;
-  const char *group;        /* consumer group */
-  const char *lake;         /* lake root directory */
-  const char *table;        /* lake table the messages belong to ("telemetry") */
-  const tt_schema *schema;  /* declares `table` (borrowed); NULL: parse schema_path */
-  const char *schema_path;  /* schema file (YAML/JSON) used when schema is NULL */
+  const char *group;             /* consumer group */
+  const char *lake;              /* lake root directory */
+  const char *table;             /* lake table the messages belong to ("telemetry") */
+  const tt_schema *schema;       /* declares `table` (borrowed); NULL: parse schema_path */
+  const char *schema_path;       /* schema file (YAML/JSON) used when schema is NULL */
   const char *dead_letter_topic; /* optional: also publish dead letters here */
-  const char *avro_registry; /* Avro writer schemas by id: dir:PATH of ID.avsc, or NULL */
-  int follow;               /* run until *stop; else drain to the end and return */
-  int64_t batch_rows;       /* flush a partition's batch at this many records */
-  int64_t batch_bytes;      /* … or this many payload bytes */
-  int64_t batch_interval_us;/* … or when its oldest record is this old */
-  int64_t buffer_rows;      /* over all partitions: land the fullest batch beyond this (0: 8 × batch_rows) */
-  int64_t max_message_bytes;/* longer messages are dead-lettered */
-  int session_timeout_ms;   /* consumer group session timeout */
-  volatile int *stop;       /* set non-zero (e.g. from a signal handler) to stop */
-  char *owned_[3];          /* strings allocated by _from_config (internal) */
+  const char *avro_registry;     /* Avro writer schemas by id: dir:PATH of ID.avsc, or NULL */
+  int follow;                    /* run until *stop; else drain to the end and return */
+  int64_t batch_rows;            /* flush a partition's batch at this many records */
+  int64_t batch_bytes;           /* … or this many payload bytes */
+  int64_t batch_interval_us;     /* … or when its oldest record is this old */
+  int64_t
+      buffer_rows; /* over all partitions: land the fullest batch beyond this (0: 8 × batch_rows) */
+  int64_t max_message_bytes; /* longer messages are dead-lettered */
+  int session_timeout_ms;    /* consumer group session timeout */
+  volatile int *stop;        /* set non-zero (e.g. from a signal handler) to stop */
+  char *owned_[3];           /* strings allocated by _from_config (internal) */
 } tt_kafka_ingest_opts;
 
 /* Fill opts from the configuration (kafka.*, ingest.*, lake); paths (lake,

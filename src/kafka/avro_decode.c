@@ -75,7 +75,8 @@ static void cached_free(cached *c) {
 
 void tt__kafka_avro_destroy(tt_kafka_avro *a) {
   if (!a) return;
-  for (size_t i = 0; a->c && i < a->n; i++) cached_free(&a->c[i]);
+  for (size_t i = 0; a->c && i < a->n; i++)
+    cached_free(&a->c[i]);
   if (a->reader) avro_reader_free(a->reader);
   free(a->c);
   free(a->dir);
@@ -152,7 +153,8 @@ static void put(jbuf *b, const char *s, size_t n) {
   if (b->bad) return;
   if (b->len + n + 1 > *b->cap) {
     size_t c = *b->cap ? *b->cap : 1024;
-    while (c < b->len + n + 1) c *= 2;
+    while (c < b->len + n + 1)
+      c *= 2;
     char *q = c > MAX_JSON ? NULL : realloc(*b->p, c);
     if (!q) {
       b->bad = 1;
@@ -190,7 +192,9 @@ static void put_str(jbuf *b, const char *s, size_t n) {
 static int put_value(jbuf *b, avro_value_t *v, const char *name, tt_reject *rej) {
   char num[64];
   switch (avro_value_get_type(v)) {
-  case AVRO_NULL: put(b, "null", 4); return 0;
+  case AVRO_NULL:
+    put(b, "null", 4);
+    return 0;
   case AVRO_BOOLEAN: {
     int x = 0;
     avro_value_get_boolean(v, &x);
@@ -303,15 +307,22 @@ static int check_value(avro_schema_t s, cursor *c, int depth) {
   if (depth > 64) return -1;
   if (is_avro_link(s)) s = avro_schema_link_target(s);
   switch (avro_typeof(s)) {
-  case AVRO_NULL: return 0;
-  case AVRO_BOOLEAN: return skip(c, 1);
+  case AVRO_NULL:
+    return 0;
+  case AVRO_BOOLEAN:
+    return skip(c, 1);
   case AVRO_INT32:
-  case AVRO_INT64: return read_varint(c, &n);
-  case AVRO_FLOAT: return skip(c, 4);
-  case AVRO_DOUBLE: return skip(c, 8);
+  case AVRO_INT64:
+    return read_varint(c, &n);
+  case AVRO_FLOAT:
+    return skip(c, 4);
+  case AVRO_DOUBLE:
+    return skip(c, 8);
   case AVRO_STRING:
-  case AVRO_BYTES: return read_varint(c, &n) ? -1 : skip(c, n);
-  case AVRO_FIXED: return skip(c, avro_schema_fixed_size(s));
+  case AVRO_BYTES:
+    return read_varint(c, &n) ? -1 : skip(c, n);
+  case AVRO_FIXED:
+    return skip(c, avro_schema_fixed_size(s));
   case AVRO_ENUM:
     return read_varint(c, &n) || n < 0 || n >= avro_schema_enum_number_of_symbols(s) ? -1 : 0;
   case AVRO_UNION:
@@ -336,12 +347,13 @@ static int check_value(avro_schema_t s, cursor *c, int depth) {
       for (int64_t i = 0; i < n; i++) {
         int64_t klen;
         if (avro_typeof(s) == AVRO_MAP && (read_varint(c, &klen) || skip(c, klen))) return -1;
-        avro_schema_t item = avro_typeof(s) == AVRO_MAP ? avro_schema_map_values(s)
-                                                         : avro_schema_array_items(s);
+        avro_schema_t item =
+            avro_typeof(s) == AVRO_MAP ? avro_schema_map_values(s) : avro_schema_array_items(s);
         if (check_value(item, c, depth + 1)) return -1;
       }
     }
-  default: return -1;
+  default:
+    return -1;
   }
 }
 
@@ -370,7 +382,8 @@ int tt__kafka_avro_to_json(tt_kafka_avro *a, const void *msg, size_t n, char **j
   if (check_value(c->schema, &cur, 0)) {
     rej->reason = TT_REJECT_PARSE;
     snprintf(rej->detail, sizeof rej->detail,
-             "Avro body (schema %" PRId32 ") is truncated or has a length, count or index out of range",
+             "Avro body (schema %" PRId32
+             ") is truncated or has a length, count or index out of range",
              id);
     return 1;
   }
@@ -385,14 +398,14 @@ int tt__kafka_avro_to_json(tt_kafka_avro *a, const void *msg, size_t n, char **j
   char extra;
   if (avro_value_read(a->reader, &c->value)) {
     rej->reason = TT_REJECT_PARSE;
-    snprintf(rej->detail, sizeof rej->detail, "Avro body (schema %" PRId32 ") does not decode: %s", id,
-             avro_strerror());
+    snprintf(rej->detail, sizeof rej->detail, "Avro body (schema %" PRId32 ") does not decode: %s",
+             id, avro_strerror());
     return 1;
   }
   if (avro_read(a->reader, &extra, 1) == 0) {
     rej->reason = TT_REJECT_PARSE;
-    snprintf(rej->detail, sizeof rej->detail, "trailing bytes after the Avro record (schema %" PRId32 ")",
-             id);
+    snprintf(rej->detail, sizeof rej->detail,
+             "trailing bytes after the Avro record (schema %" PRId32 ")", id);
     return 1;
   }
   jbuf b = {json, cap, 0, 0};

@@ -34,24 +34,24 @@
 
 typedef struct part_state {
   int assigned;
-  int eof;           /* reached the end and nothing arrived since */
-  int64_t next;      /* next offset we expect; -1 until the first message */
-  int64_t first;     /* first offset of the open batch, -1 when empty */
-  int64_t last;      /* last offset of the open batch */
-  uint64_t bytes;    /* payload bytes in the open batch */
-  uint64_t nmsg;     /* messages in the open batch */
-  double opened;     /* tt_monotonic() of the batch's first message */
-  tt_batch *rows;    /* good records */
-  tt_batch *dl;      /* dead letters */
-  int pending_commit;/* offsets landed but not yet committed (broker trouble) */
-  int64_t commit_at; /* the offset to commit */
+  int eof;            /* reached the end and nothing arrived since */
+  int64_t next;       /* next offset we expect; -1 until the first message */
+  int64_t first;      /* first offset of the open batch, -1 when empty */
+  int64_t last;       /* last offset of the open batch */
+  uint64_t bytes;     /* payload bytes in the open batch */
+  uint64_t nmsg;      /* messages in the open batch */
+  double opened;      /* tt_monotonic() of the batch's first message */
+  tt_batch *rows;     /* good records */
+  tt_batch *dl;       /* dead letters */
+  int pending_commit; /* offsets landed but not yet committed (broker trouble) */
+  int64_t commit_at;  /* the offset to commit */
 } part_state;
 
 typedef struct consumer {
   const tt_kafka_ingest_opts *o;
   tt_kafka_metrics *m;
   rd_kafka_t *rk;
-  rd_kafka_t *dlq;     /* dead-letter topic producer, or NULL */
+  rd_kafka_t *dlq; /* dead-letter topic producer, or NULL */
   tt_schema *schema;
   const tt_table_def *table;
   tt_record_parser *parser;
@@ -59,9 +59,9 @@ typedef struct consumer {
   tt_lake_writer *writer;
   tt_kafka_avro *avro; /* Confluent-framed Avro decoder */
   part_state parts[TT_KAFKA_MAX_PARTITIONS];
-  int rebalanced;      /* at least one assignment happened */
-  uint64_t buffered;   /* rows + dead letters buffered over all partitions */
-  tt_err fatal;        /* an error inside a callback, reported by the loop */
+  int rebalanced;    /* at least one assignment happened */
+  uint64_t buffered; /* rows + dead letters buffered over all partitions */
+  tt_err fatal;      /* an error inside a callback, reported by the loop */
   tt_error *err;
   char dl_partition[160];
   double next_stats;
@@ -89,8 +89,9 @@ static tt_err commit_offset(consumer *c, int32_t p, int64_t offset, int must) {
     ps->pending_commit = 1;
     ps->commit_at = offset;
     c->m->broker_errors++;
-    if (must) tt_warn("kafka", "partition %" PRId32 ": commit of offset %" PRId64 " failed: %s",
-                      p, offset, rd_kafka_err2str(e));
+    if (must)
+      tt_warn("kafka", "partition %" PRId32 ": commit of offset %" PRId64 " failed: %s", p, offset,
+              rd_kafka_err2str(e));
     return TT_KAFKA;
   }
   ps->pending_commit = 0;
@@ -108,22 +109,23 @@ static tt_err flush_partition(consumer *c, int32_t p, const char *why) {
   if (ps->rows->nrows &&
       (rc = tt_lake_write_batch(c->writer, c->table, NULL, id, ps->rows, &info, c->err)))
     return rc;
-  if (ps->dl->nrows &&
-      (rc = tt_lake_write_batch(c->writer, tt_lake_deadletter_table(), c->dl_partition, id, ps->dl,
-                                &dinfo, c->err)))
+  if (ps->dl->nrows && (rc = tt_lake_write_batch(c->writer, tt_lake_deadletter_table(),
+                                                 c->dl_partition, id, ps->dl, &dinfo, c->err)))
     return rc;
   if (c->dlq) {
     /* Dead-letter topic copies are delivered before the batch counts as
      * landed, so a crash re-sends rather than loses them. */
-    while (rd_kafka_outq_len(c->dlq) > 0) rd_kafka_flush(c->dlq, 1000);
+    while (rd_kafka_outq_len(c->dlq) > 0)
+      rd_kafka_flush(c->dlq, 1000);
   }
   if ((rc = tt__kafka_landed_write(c->o->lake, c->table->name, c->o->topic, p, ps->last, c->err)))
     return rc;
   c->m->rows += ps->rows->nrows;
   c->m->dead_letters += ps->dl->nrows;
   c->m->batches++;
-  tt_debug("kafka", "partition %" PRId32 ": landed offsets %" PRId64 "-%" PRId64
-                    " (%zu rows, %zu dead letters, %u files) on %s",
+  tt_debug("kafka",
+           "partition %" PRId32 ": landed offsets %" PRId64 "-%" PRId64
+           " (%zu rows, %zu dead letters, %u files) on %s",
            p, ps->first, ps->last, ps->rows->nrows, ps->dl->nrows, info.files + dinfo.files, why);
   c->buffered -= ps->rows->nrows + ps->dl->nrows;
   int64_t commit_to = ps->last + 1;
@@ -203,8 +205,9 @@ static void revoke_one(consumer *c, int32_t p, int lost) {
     /* Another member may own it already: writing now could duplicate.
      * Drop the open batch; its owner re-reads it from the marker. */
     if (ps->first >= 0)
-      tt_warn("kafka", "partition %" PRId32 " lost: dropping unlanded offsets %" PRId64 "-%" PRId64
-                       " (they will be re-read)",
+      tt_warn("kafka",
+              "partition %" PRId32 " lost: dropping unlanded offsets %" PRId64 "-%" PRId64
+              " (they will be re-read)",
               p, ps->first, ps->last);
     c->buffered -= ps->rows->nrows + ps->dl->nrows;
     tt_batch_reset(ps->rows);
@@ -232,8 +235,10 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e,
     if (c->fatal) return; /* the loop stops; nothing was consumed */
     rd_kafka_error_t *er = NULL;
     rd_kafka_resp_err_t ae = 0;
-    if (coop) er = rd_kafka_incremental_assign(rk, parts);
-    else ae = rd_kafka_assign(rk, parts);
+    if (coop)
+      er = rd_kafka_incremental_assign(rk, parts);
+    else
+      ae = rd_kafka_assign(rk, parts);
     if (er) {
       tt_error_set(c->err, TT_KAFKA, "assign: %s", rd_kafka_error_string(er));
       rd_kafka_error_destroy(er);
@@ -244,7 +249,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e,
     c->rebalanced = 1;
   } else if (e == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
     int lost = rd_kafka_assignment_lost(rk);
-    for (int i = 0; i < parts->cnt; i++) revoke_one(c, parts->elems[i].partition, lost);
+    for (int i = 0; i < parts->cnt; i++)
+      revoke_one(c, parts->elems[i].partition, lost);
     tt_info("kafka", "%d partition(s) %s", parts->cnt, lost ? "lost" : "revoked");
     if (coop) {
       rd_kafka_error_t *er = rd_kafka_incremental_unassign(rk, parts);
@@ -294,8 +300,9 @@ static int decode(consumer *c, const rd_kafka_message_t *msg, part_state *ps, tt
   memset(rej, 0, sizeof *rej);
   if ((int64_t)n > c->o->max_message_bytes) {
     rej->reason = TT_REJECT_TOO_LONG;
-    snprintf(rej->detail, sizeof rej->detail, "message of %zu bytes, ingest.max_record_bytes is %" PRId64,
-             n, c->o->max_message_bytes);
+    snprintf(rej->detail, sizeof rej->detail,
+             "message of %zu bytes, ingest.max_record_bytes is %" PRId64, n,
+             c->o->max_message_bytes);
     return 1;
   }
   if (n > 0 && s[0] == 0) return tt__kafka_avro_decode(c->avro, c->parser, s, n, ps->rows, rej);
@@ -314,8 +321,9 @@ static tt_err handle_message(consumer *c, const rd_kafka_message_t *msg) {
     return TT_OK;
   }
   if (ps->next >= 0 && msg->offset > ps->next)
-    tt_warn("kafka", "partition %" PRId32 ": offsets %" PRId64 "-%" PRId64
-                     " are gone from the broker (retention); they cannot be ingested",
+    tt_warn("kafka",
+            "partition %" PRId32 ": offsets %" PRId64 "-%" PRId64
+            " are gone from the broker (retention); they cannot be ingested",
             p, ps->next, msg->offset - 1);
   for (int attempt = 0;; attempt++) {
     tt_reject rej;
@@ -350,7 +358,8 @@ static tt_err handle_message(consumer *c, const rd_kafka_message_t *msg) {
     return flush_partition(c, p, "size");
   /* Beyond the memory cap land the fullest batch; parts then hold about
    * buffer_rows / partitions records, so a high cap keeps them big. */
-  uint64_t cap = c->o->buffer_rows > 0 ? (uint64_t)c->o->buffer_rows : (uint64_t)c->o->batch_rows * 8;
+  uint64_t cap =
+      c->o->buffer_rows > 0 ? (uint64_t)c->o->buffer_rows : (uint64_t)c->o->batch_rows * 8;
   if (c->buffered >= cap) return flush_largest(c);
   return TT_OK;
 }
@@ -362,7 +371,8 @@ static void update_lag(consumer *c) {
     part_state *ps = &c->parts[p];
     int64_t lo, hi;
     if (!ps->assigned ||
-        rd_kafka_get_watermark_offsets(c->rk, c->o->topic, p, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        rd_kafka_get_watermark_offsets(c->rk, c->o->topic, p, &lo, &hi) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR ||
         hi < 0 || ps->next < 0) {
       c->m->lag[p] = -1;
       continue;
@@ -387,8 +397,9 @@ static void log_stats(consumer *c, int final) {
   tt_info("kafka",
           "%s: %" PRIu64 " messages (%.0f/s), %" PRIu64 " rows, %" PRIu64 " dead letters, %" PRIu64
           " batches, %" PRIu64 " redelivered skipped, lag %s%" PRId64,
-          final ? "done" : "progress", c->m->messages, final ? (c->m->messages / (now - c->m->started + 1e-9)) : rate,
-          c->m->rows, c->m->dead_letters, c->m->batches, c->m->skipped, known ? "" : "unknown ",
+          final ? "done" : "progress", c->m->messages,
+          final ? (c->m->messages / (now - c->m->started + 1e-9)) : rate, c->m->rows,
+          c->m->dead_letters, c->m->batches, c->m->skipped, known ? "" : "unknown ",
           known ? lag : 0);
   c->last_messages = c->m->messages;
   c->last_stats_t = now;
@@ -406,7 +417,8 @@ static tt_err flush_aged(consumer *c) {
   double now = tt_monotonic();
   for (int p = 0; p < TT_KAFKA_MAX_PARTITIONS; p++) {
     part_state *ps = &c->parts[p];
-    if (ps->assigned && ps->first >= 0 && (now - ps->opened) * 1e6 >= (double)c->o->batch_interval_us) {
+    if (ps->assigned && ps->first >= 0 &&
+        (now - ps->opened) * 1e6 >= (double)c->o->batch_interval_us) {
       tt_err rc = flush_partition(c, p, "age");
       if (rc) return rc;
     }
@@ -482,7 +494,8 @@ static tt_err run(consumer *c) {
 static tt_err await_first_assignment(consumer *c) {
   double deadline = tt_monotonic() + 2.0 * c->o->session_timeout_ms / 1000.0 + 5;
   tt_err rc = TT_OK;
-  if (!c->rebalanced) tt_info("kafka", "waiting for the group to assign this member before leaving");
+  if (!c->rebalanced)
+    tt_info("kafka", "waiting for the group to assign this member before leaving");
   while (!rc && !c->rebalanced && !c->fatal && tt_monotonic() < deadline) {
     rd_kafka_message_t *msg = rd_kafka_consumer_poll(c->rk, 100);
     if (!msg) continue;
@@ -498,8 +511,10 @@ static tt_err await_first_assignment(consumer *c) {
  * only. Its connection errors are expected while a broker is away. */
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
   (void)rk;
-  tt_log(level <= 3 ? TT_LOG_WARN : level <= 5 ? TT_LOG_INFO : TT_LOG_DEBUG, "rdkafka", "%s: %s",
-         fac, buf);
+  tt_log(level <= 3   ? TT_LOG_WARN
+         : level <= 5 ? TT_LOG_INFO
+                      : TT_LOG_DEBUG,
+         "rdkafka", "%s: %s", fac, buf);
 }
 
 static tt_err conf_set(rd_kafka_conf_t *conf, const char *k, const char *v, tt_error *err) {
@@ -574,7 +589,8 @@ tt_err tt_kafka_ingest(const tt_kafka_ingest_opts *opts, tt_kafka_metrics *metri
   tt_err rc = TT_OK;
   if (!metrics) metrics = &local;
   memset(metrics, 0, sizeof *metrics);
-  for (int p = 0; p < TT_KAFKA_MAX_PARTITIONS; p++) metrics->lag[p] = -1;
+  for (int p = 0; p < TT_KAFKA_MAX_PARTITIONS; p++)
+    metrics->lag[p] = -1;
   metrics->started = tt_monotonic();
   if (!opts->brokers || !*opts->brokers)
     return tt_error_set(err, TT_CONFIG, "no Kafka brokers (kafka://BROKERS/… or kafka.brokers)");

@@ -165,8 +165,10 @@ tt_err tt_kafka_dev_start(tt_kafka_dev **out, int brokers, int port, tt_error *e
     rc = tt_error_set(err, TT_NOMEM, "out of memory");
     goto fail;
   }
-  if (port > 0) snprintf(dev->bootstraps, n, "127.0.0.1:%d,%s", port, bs);
-  else snprintf(dev->bootstraps, n, "%s", bs);
+  if (port > 0)
+    snprintf(dev->bootstraps, n, "127.0.0.1:%d,%s", port, bs);
+  else
+    snprintf(dev->bootstraps, n, "%s", bs);
   *out = dev;
   return TT_OK;
 fail:
@@ -186,8 +188,8 @@ tt_err tt_kafka_dev_topic_create(tt_kafka_dev *dev, const char *topic, int parti
 }
 
 tt_err tt_kafka_dev_broker_set_down(tt_kafka_dev *dev, int id, int down, tt_error *err) {
-  rd_kafka_resp_err_t e = down ? rd_kafka_mock_broker_set_down(dev->mc, id)
-                               : rd_kafka_mock_broker_set_up(dev->mc, id);
+  rd_kafka_resp_err_t e =
+      down ? rd_kafka_mock_broker_set_down(dev->mc, id) : rd_kafka_mock_broker_set_up(dev->mc, id);
   if (e) return tt_error_set(err, TT_KAFKA, "broker %d: %s", id, rd_kafka_err2str(e));
   return TT_OK;
 }
@@ -196,7 +198,8 @@ void tt_kafka_dev_destroy(tt_kafka_dev *dev) {
   if (!dev) return;
   dev->stopping = 1;
   if (dev->acceptor_started) pthread_join(dev->acceptor, NULL);
-  while (__atomic_load_n(&dev->relays, __ATOMIC_SEQ_CST) > 0) usleep(10000);
+  while (__atomic_load_n(&dev->relays, __ATOMIC_SEQ_CST) > 0)
+    usleep(10000);
   if (dev->listen_fd >= 0) close(dev->listen_fd);
   if (dev->mc) rd_kafka_mock_cluster_destroy(dev->mc);
   if (dev->rk) rd_kafka_destroy(dev->rk);

@@ -7,7 +7,8 @@ tt_err tt_kafka_frame_parse(const void *msg, size_t len, int32_t *schema_id, con
                             size_t *body_len, tt_error *err) {
   const unsigned char *p = msg;
   if (!p || len < 5)
-    return tt_error_set(err, TT_PARSE, "truncated Confluent frame (%zu bytes, need at least 5)", len);
+    return tt_error_set(err, TT_PARSE, "truncated Confluent frame (%zu bytes, need at least 5)",
+                        len);
   if (p[0] != 0)
     return tt_error_set(err, TT_PARSE, "not a Confluent frame (magic byte %u, want 0)", p[0]);
   uint32_t id = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4];

@@ -12,14 +12,14 @@
  * "kafka-TOPIC-pP-FIRST-LAST" (offsets zero-padded to 12 digits so that
  * names sort by offset). A topic too long for the 128-character id limit is
  * replaced by "h" and a 64-bit FNV-1a hash of it. buf >= 129 bytes. */
-void tt__kafka_part_id(char *buf, size_t size, const char *topic, int32_t partition,
-                       int64_t first, int64_t last);
+void tt__kafka_part_id(char *buf, size_t size, const char *topic, int32_t partition, int64_t first,
+                       int64_t last);
 
 /* Parse a part file name "part-<id>.parquet[.tmp]" produced by
  * tt__kafka_part_id for topic/partition. Returns 1 and sets *first and *last
  * when it is one of ours, else 0. *tmp is set when it ends in ".tmp". */
-int tt__kafka_part_match(const char *filename, const char *topic, int32_t partition,
-                         int64_t *first, int64_t *last, int *tmp);
+int tt__kafka_part_match(const char *filename, const char *topic, int32_t partition, int64_t *first,
+                         int64_t *last, int *tmp);
 
 /* The landed marker of (table, topic, partition): the last offset whose
  * batch fully landed in the lake, -1 when there is none. Kept in

@@ -23,21 +23,25 @@
 
 static uint64_t fnv1a(const char *s) {
   uint64_t h = 1469598103934665603ULL;
-  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 1099511628211ULL;
   return h;
 }
 
 /* The topic as it appears in ids and paths. */
 static void topic_token(char *buf, size_t size, const char *topic) {
-  if (strlen(topic) <= 64) snprintf(buf, size, "%s", topic);
-  else snprintf(buf, size, "h%016" PRIx64, fnv1a(topic));
+  if (strlen(topic) <= 64)
+    snprintf(buf, size, "%s", topic);
+  else
+    snprintf(buf, size, "h%016" PRIx64, fnv1a(topic));
 }
 
-void tt__kafka_part_id(char *buf, size_t size, const char *topic, int32_t partition,
-                       int64_t first, int64_t last) {
+void tt__kafka_part_id(char *buf, size_t size, const char *topic, int32_t partition, int64_t first,
+                       int64_t last) {
   char t[80];
   topic_token(t, sizeof t, topic);
-  snprintf(buf, size, "kafka-%s-p%" PRId32 "-%012" PRId64 "-%012" PRId64, t, partition, first, last);
+  snprintf(buf, size, "kafka-%s-p%" PRId32 "-%012" PRId64 "-%012" PRId64, t, partition, first,
+           last);
 }
 
 static int parse_i64(const char *s, size_t n, int64_t *out) {
@@ -67,7 +71,8 @@ int tt__kafka_part_match(const char *name, const char *topic, int32_t partition,
   const char *dash_b = NULL, *dash_a = NULL;
   for (size_t i = n; i-- > 0;)
     if (name[i] == '-') {
-      if (!dash_b) dash_b = name + i;
+      if (!dash_b)
+        dash_b = name + i;
       else {
         dash_a = name + i;
         break;
@@ -103,7 +108,8 @@ tt_err tt__kafka_landed_read(const char *lake, const char *table, const char *to
   size_t n = fread(buf, 1, sizeof buf - 1, f);
   fclose(f);
   buf[n] = '\0';
-  while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ')) buf[--n] = '\0';
+  while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+    buf[--n] = '\0';
   if (!parse_i64(buf, n, last)) {
     tt_error_set(err, TT_PARSE, "landed-offset marker is not an offset: '%s'", buf);
     return tt_error_at(err, path, 1, NULL);

@@ -27,7 +27,8 @@ typedef struct out_buf {
 static int ob_put(out_buf *b, const char *s, size_t n) {
   if (b->len + n + 1 > b->cap) {
     size_t cap = b->cap ? b->cap * 2 : 1024;
-    while (cap < b->len + n + 1) cap *= 2;
+    while (cap < b->len + n + 1)
+      cap *= 2;
     if (cap > MAX_LINE * 8) return -1;
     char *q = realloc(b->p, cap);
     if (!q) return -1;
@@ -112,9 +113,11 @@ static tt_err replay_jsonl(replay *r, FILE *f) {
   const char *kf = r->o->key_field;
   while ((n = getline(&line, &cap, f)) >= 0) {
     r->line++;
-    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = '\0';
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+      line[--n] = '\0';
     size_t i = 0;
-    while (i < (size_t)n && (line[i] == ' ' || line[i] == '\t')) i++;
+    while (i < (size_t)n && (line[i] == ' ' || line[i] == '\t'))
+      i++;
     if (i == (size_t)n) {
       r->st->skipped++;
       continue;
@@ -203,14 +206,16 @@ static void csv_field(void *s, size_t n, void *data) {
   size_t el = tt_json_escape(esc, sizeof esc, r->header[f]);
   bad |= ob_put(&r->json, esc, el);
   bad |= ob_put(&r->json, "\":", 2);
-  if (looks_number(s, n) || (n == 4 && !memcmp(s, "true", 4)) || (n == 5 && !memcmp(s, "false", 5))) {
+  if (looks_number(s, n) || (n == 4 && !memcmp(s, "true", 4)) ||
+      (n == 5 && !memcmp(s, "false", 5))) {
     bad |= ob_put(&r->json, s, n);
   } else {
     /* escape the value; tt_json_escape wants a NUL-terminated string */
     char *v = strndup(s, n);
     size_t cap = n * 6 + 3;
     char *e = v ? malloc(cap) : NULL;
-    if (!e) bad = 1;
+    if (!e)
+      bad = 1;
     else {
       size_t l = tt_json_escape(e, cap, v);
       bad |= ob_put(&r->json, "\"", 1);
@@ -271,7 +276,8 @@ static tt_err replay_csv(replay *r, FILE *f) {
   }
   if (!r->rc) csv_fini(&p, csv_field, csv_row, r);
   csv_free(&p);
-  for (size_t i = 0; i < r->nheader; i++) free(r->header[i]);
+  for (size_t i = 0; i < r->nheader; i++)
+    free(r->header[i]);
   r->nheader = 0;
   return r->rc;
 }
@@ -281,7 +287,8 @@ static int is_csv(const char *path, FILE *f) {
   if (dot && !strcmp(dot, ".csv")) return 1;
   if (dot && (!strcmp(dot, ".json") || !strcmp(dot, ".jsonl") || !strcmp(dot, ".ndjson"))) return 0;
   int c;
-  while ((c = fgetc(f)) == ' ' || c == '\n' || c == '\r' || c == '\t') {}
+  while ((c = fgetc(f)) == ' ' || c == '\n' || c == '\r' || c == '\t') {
+  }
   if (c != EOF) ungetc(c, f);
   return c != '{';
 }
@@ -314,7 +321,8 @@ tt_err tt_kafka_replay(const tt_kafka_replay_opts *opts, const char *const *file
       {"log_level", "4"},
   };
   for (size_t i = 0; i < sizeof props / sizeof *props; i++)
-    if (rd_kafka_conf_set(conf, props[i].k, props[i].v, errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
+    if (rd_kafka_conf_set(conf, props[i].k, props[i].v, errstr, sizeof errstr) !=
+        RD_KAFKA_CONF_OK) {
       rd_kafka_conf_destroy(conf);
       return tt_error_set(err, TT_KAFKA, "%s: %s", props[i].k, errstr);
     }
@@ -327,7 +335,8 @@ tt_err tt_kafka_replay(const tt_kafka_replay_opts *opts, const char *const *file
   }
   r.rkt = rd_kafka_topic_new(r.rk, o.topic, NULL);
   if (!r.rkt) {
-    rc = tt_error_set(err, TT_KAFKA, "topic %s: %s", o.topic, rd_kafka_err2str(rd_kafka_last_error()));
+    rc = tt_error_set(err, TT_KAFKA, "topic %s: %s", o.topic,
+                      rd_kafka_err2str(rd_kafka_last_error()));
     goto out;
   }
   for (size_t i = 0; i < nfiles && !rc; i++) {
@@ -353,7 +362,8 @@ tt_err tt_kafka_replay(const tt_kafka_replay_opts *opts, const char *const *file
   if (!rc && rd_kafka_outq_len(r.rk) > 0)
     rc = tt_error_set(err, TT_INTERRUPTED, "stopped with %d messages unacknowledged",
                       rd_kafka_outq_len(r.rk));
-  if (!rc && r.delivery_failed) rc = tt_error_set(err, TT_KAFKA, "delivery failed: %s", r.delivery_err);
+  if (!rc && r.delivery_failed)
+    rc = tt_error_set(err, TT_KAFKA, "delivery failed: %s", r.delivery_err);
 out:
   free(r.header);
   free(r.json.p);

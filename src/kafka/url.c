@@ -4,8 +4,8 @@
 #include "telltale/kafka.h"
 
 static int topic_char_ok(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '.' || c == '_' || c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '-';
 }
 
 tt_err tt_kafka_url_parse(const char *url, tt_kafka_url *out, tt_error *err) {
