@@ -485,3 +485,45 @@ TT_TEST(postgres_backend_name) {
   stop_postgres();
   free(url);
 }
+
+/* The server going away mid-session is an error to report, not a crash;
+ * nothing half-written is left (each registration is one transaction). */
+TT_TEST(postgres_goes_away) {
+  char *url = start_postgres();
+  tt_registry *reg = open_reg(url);
+  tt_object_free(put(reg, TT_KIND_MODEL, "m", "{}", 0, NULL));
+  stop_postgres();
+  tt_object_spec spec = {.kind = TT_KIND_MODEL, .name = "m", .content = "{\"a\":1}"};
+  tt_error e;
+  tt_error_clear(&e);
+  CHECK_EQ_INT(tt_registry_put(reg, &spec, 0, NULL, NULL, NULL, NULL, &e), TT_DB);
+  CHECK_STR_CONTAINS(e.msg, "postgresql:");
+  tt_object *o = NULL;
+  CHECK_EQ_INT(tt_registry_get(reg, TT_KIND_MODEL, "m", &o, &e), TT_DB);
+  CHECK(o == NULL);
+  CHECK_EQ_INT(tt_registry_alias_set(reg, TT_KIND_MODEL, "m", "production", 1, &e), TT_DB);
+  tt_registry_close(reg);
+  free(url);
+}
+
+/* A check callback that refuses leaves no version behind and gives the
+ * number back. */
+static tt_err refuse(const tt_object *latest, const char *content, void *ud, tt_error *err) {
+  (void)content;
+  *(int *)ud = latest ? latest->version : 0;
+  return tt_error_set(err, TT_INCOMPATIBLE, "refused");
+}
+
+REGISTRY_TEST(check_callback_refusal) {
+  tt_registry *reg = open_reg(url);
+  tt_object_free(put(reg, TT_KIND_FEATURE_SET, "f", "{}", 0, NULL));
+  tt_object_spec spec = {.kind = TT_KIND_FEATURE_SET, .name = "f", .content = "{\"x\":1}"};
+  tt_error e;
+  int seen = -1;
+  CHECK_EQ_INT(tt_registry_put(reg, &spec, 0, refuse, &seen, NULL, NULL, &e), TT_INCOMPATIBLE);
+  CHECK_EQ_INT(seen, 1); /* the callback saw the latest version */
+  tt_object *o = put(reg, TT_KIND_FEATURE_SET, "f", "{\"y\":1}", 0, NULL);
+  CHECK_EQ_INT(o->version, 2); /* not 3: the refused one left no gap */
+  tt_object_free(o);
+  tt_registry_close(reg);
+}
