@@ -527,3 +527,46 @@ REGISTRY_TEST(check_callback_refusal) {
   tt_object_free(o);
   tt_registry_close(reg);
 }
+
+TT_TEST(url_redact) {
+  static const struct {
+    const char *in, *out;
+  } c[] = {
+      {"sqlite:telltale.db", "sqlite:telltale.db"},
+      {"postgresql://u@h:5432/db", "postgresql://u@h:5432/db"},
+      {"postgresql://u:secret@h:5432/db", "postgresql://u:***@h:5432/db"},
+      {"postgresql://u:@h/db", "postgresql://u:***@h/db"},
+      {"postgresql://h/db?password=x&sslmode=require",
+       "postgresql://h/db?password=***&sslmode=require"},
+      {"postgresql://u:p@h/db?sslmode=require&password=x",
+       "postgresql://u:***@h/db?sslmode=require&password=***"},
+      {"postgresql://h/db?user=a@b", "postgresql://h/db?user=a@b"},
+  };
+  for (size_t i = 0; i < sizeof c / sizeof *c; i++) {
+    char *r = tt_registry_url_redact(c[i].in);
+    CHECK_EQ_STR(r, c[i].out);
+    free(r);
+  }
+}
+
+REGISTRY_TEST(stats_per_kind) {
+  tt_registry *reg = open_reg(url);
+  tt_object_free(put(reg, TT_KIND_MODEL, "a", "{}", 0, NULL));
+  tt_object_free(put(reg, TT_KIND_MODEL, "a", "{}", 0, NULL));
+  tt_object_free(put(reg, TT_KIND_MODEL, "b", "{}", 0, NULL));
+  tt_object_free(put(reg, TT_KIND_SCHEMA, "a", "{}", 0, NULL));
+  int layout;
+  tt_registry_kind_stats *st;
+  size_t n;
+  tt_error e;
+  CHECK_OK(tt_registry_stats(reg, &layout, &st, &n, &e));
+  CHECK_EQ_INT(layout, TT_REGISTRY_SCHEMA_VERSION);
+  CHECK_EQ_INT(n, 2);
+  CHECK_EQ_STR(st[0].kind, "model");
+  CHECK_EQ_INT(st[0].names, 2);
+  CHECK_EQ_INT(st[0].versions, 3);
+  CHECK_EQ_STR(st[1].kind, "schema");
+  CHECK_EQ_INT(st[1].versions, 1);
+  tt_registry_stats_free(st, n);
+  tt_registry_close(reg);
+}

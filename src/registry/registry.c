@@ -500,3 +500,89 @@ tt_err tt_registry_search(tt_registry *reg, const char *kind, const char *text, 
   tt__rows_free(rows);
   return rc;
 }
+
+/* --- stats ---------------------------------------------------------------- */
+
+void tt_registry_stats_free(tt_registry_kind_stats *s, size_t n) {
+  if (!s) return;
+  for (size_t i = 0; i < n; i++)
+    free(s[i].kind);
+  free(s);
+}
+
+tt_err tt_registry_stats(tt_registry *reg, int *layout_version, tt_registry_kind_stats **out,
+                         size_t *n, tt_error *err) {
+  tt__rows *rows = NULL;
+  *out = NULL;
+  *n = 0;
+  *layout_version = 0;
+  tt_err rc = reg->db->query(reg->db, "SELECT COALESCE(MAX(version), 0) FROM schema_version", 0,
+                             NULL, &rows, err);
+  if (rc != TT_OK) return rc;
+  *layout_version = (int)tt__rows_int(rows, 0, 0);
+  tt__rows_free(rows);
+  rows = NULL;
+  rc = reg->db->query(reg->db,
+                      "SELECT kind, COUNT(DISTINCT name), COUNT(*) FROM objects"
+                      " GROUP BY kind ORDER BY kind",
+                      0, NULL, &rows, err);
+  if (rc != TT_OK) return rc;
+  if (rows->nrows) {
+    tt_registry_kind_stats *s = calloc(rows->nrows, sizeof *s);
+    int bad = !s;
+    for (size_t i = 0; s && i < rows->nrows; i++) {
+      s[i].kind = strdup(tt__rows_get(rows, i, 0));
+      s[i].names = (size_t)tt__rows_int(rows, i, 1);
+      s[i].versions = (size_t)tt__rows_int(rows, i, 2);
+      bad |= !s[i].kind;
+    }
+    if (bad) {
+      tt_registry_stats_free(s, s ? rows->nrows : 0);
+      rc = tt_error_set(err, TT_NOMEM, "out of memory");
+    } else {
+      *out = s;
+      *n = rows->nrows;
+    }
+  }
+  tt__rows_free(rows);
+  return rc;
+}
+
+/* postgresql://user:secret@host/db?password=x → postgresql://user:***@host/db?password=*** */
+char *tt_registry_url_redact(const char *url) {
+  size_t len = strlen(url);
+  /* each mask grows the text by at most 3 bytes: 1 + 16 of them */
+  char *out = malloc(len + 17 * 3 + 1);
+  if (!out) return NULL;
+  size_t k = 0;
+  const char *p = url;
+  const char *scheme = strstr(url, "://");
+  const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
+  const char *slash = scheme ? strchr(scheme + 3, '/') : NULL;
+  if (at && (!slash || at < slash)) {
+    const char *colon = memchr(scheme + 3, ':', (size_t)(at - (scheme + 3)));
+    if (colon) {
+      memcpy(out, url, (size_t)(colon + 1 - url));
+      k = (size_t)(colon + 1 - url);
+      memcpy(out + k, "***", 3);
+      k += 3;
+      p = at;
+    }
+  }
+  int masked = 0;
+  while (*p) {
+    /* password=VALUE in the query string */
+    if (p > url && (p[-1] == '?' || p[-1] == '&') && !strncmp(p, "password=", 9) && masked < 16) {
+      memcpy(out + k, "password=***", 12);
+      k += 12;
+      p += 9;
+      while (*p && *p != '&')
+        p++;
+      masked++;
+      continue;
+    }
+    out[k++] = *p++;
+  }
+  out[k] = '\0';
+  return out;
+}
