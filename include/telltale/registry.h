@@ -37,7 +37,7 @@ extern "C" {
 #define TT_KIND_MODEL "model"
 
 /* The registry's own table layout version (schema_version table). */
-#define TT_REGISTRY_SCHEMA_VERSION 1
+#define TT_REGISTRY_SCHEMA_VERSION 2
 
 typedef struct tt_registry tt_registry;
 

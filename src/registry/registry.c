@@ -41,7 +41,17 @@ static const char *const migration_1[] = {
     NULL,
 };
 
-static const char *const *const migrations[] = {migration_1};
+/* The dedup lookup (kind, name, sha256 … ORDER BY version DESC LIMIT 1)
+ * was planned on the primary key by SQLite, to save the sort, and so
+ * scanned every version of the name: registering grew quadratic. An index
+ * that ends in version serves both the lookup and the order. */
+static const char *const migration_2[] = {
+    "DROP INDEX objects_sha256",
+    "CREATE INDEX objects_sha256_version ON objects (kind, name, sha256, version)",
+    NULL,
+};
+
+static const char *const *const migrations[] = {migration_1, migration_2};
 #define NMIGRATIONS (sizeof migrations / sizeof *migrations)
 _Static_assert(NMIGRATIONS == TT_REGISTRY_SCHEMA_VERSION, "one migration per layout version");
 

@@ -2,7 +2,7 @@
 $ telltale init p >/dev/null && telltale -C p schema register >/dev/null && telltale -C p registry info | grep -v '^$'
 url              sqlite:telltale.db
 backend          sqlite
-layout version   1
+layout version   2
 KIND                NAMES  VERSIONS
 schema                  1         1
 
