@@ -346,8 +346,15 @@ tt_err tt_registry_put(tt_registry *reg, const tt_object_spec *spec, int flags,
     rows = NULL;
   }
   if (check) {
-    if (version > 1 && (rc = fetch_version(db, spec->kind, spec->name, version - 1, &latest, err)))
-      goto fail;
+    /* The latest stored version (not version - 1: the counter only
+     * promises to be above it). */
+    tt__rows *mx = NULL;
+    rc = db->query(db, "SELECT MAX(version) FROM objects WHERE kind = $1 AND name = $2", 2, key,
+                   &mx, err);
+    int64_t prev = rc == TT_OK ? tt__rows_int(mx, 0, 0) : 0;
+    tt__rows_free(mx);
+    if (rc != TT_OK) goto fail;
+    if (prev > 0 && (rc = fetch_version(db, spec->kind, spec->name, prev, &latest, err))) goto fail;
     if ((rc = check(latest, spec->content, ud, err)) != TT_OK) goto fail;
   }
   tt__param p[9] = {TT__TEXT(spec->kind),
