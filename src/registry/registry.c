@@ -274,7 +274,7 @@ static tt_err fetch_version(tt__regdb *db, const char *kind, const char *name, i
 
 /* --- put ---------------------------------------------------------------- */
 
-/* Registration takes the name's row in `names` with an UPDATE first: on
+/* Registration takes the name's row in `names` first (an upsert): on
  * PostgreSQL that row lock queues concurrent registrations of the same
  * name (and, at READ COMMITTED, each later statement sees what the one
  * before it committed); on SQLite BEGIN IMMEDIATE already serialises all
@@ -312,13 +312,11 @@ tt_err tt_registry_put(tt_registry *reg, const tt_object_spec *spec, int flags,
 
   if ((rc = db->begin(db, err)) != TT_OK) goto done;
   tt__param key[2] = {TT__TEXT(spec->kind), TT__TEXT(spec->name)};
+  /* One upsert both creates the name's row and locks it (a second
+   * registration of the name waits here until this one commits). */
   rc = db->query(db,
-                 "INSERT INTO names (kind, name, latest, alias_seq) VALUES ($1, $2, 0, 0)"
-                 " ON CONFLICT DO NOTHING",
-                 2, key, NULL, err);
-  if (rc != TT_OK) goto fail;
-  rc = db->query(db,
-                 "UPDATE names SET latest = latest + 1 WHERE kind = $1 AND name = $2"
+                 "INSERT INTO names (kind, name, latest, alias_seq) VALUES ($1, $2, 1, 0)"
+                 " ON CONFLICT (kind, name) DO UPDATE SET latest = names.latest + 1"
                  " RETURNING latest",
                  2, key, &rows, err);
   if (rc != TT_OK) goto fail;
