@@ -57,6 +57,7 @@ int cmd_ingest_kafka(cli *ctx, int argc, char **argv);
 void cmd_ingest_kafka_help(FILE *f);
 int cmd_simulate(cli *ctx, int argc, char **argv);
 int cmd_schema(cli *ctx, int argc, char **argv);
+int cmd_registry(cli *ctx, int argc, char **argv);
 int cmd_ingest(cli *ctx, int argc, char **argv);
 int cmd_lake(cli *ctx, int argc, char **argv);
 
