@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
+#include <microhttpd.h>
 
 #include "kafka/avro_decode.h"
 #include "kafka/kafka_internal.h"
@@ -500,6 +501,98 @@ TT_TEST(avro_decoder_units) {
   CHECK(rej.reason == TT_REJECT_UNKNOWN_SCHEMA);
   free(json);
   tt__kafka_avro_destroy(a);
+}
+
+/* A Confluent-compatible schema registry in the test process: GET
+ * /schemas/ids/ID answers {"schema": "..."} for the ids registered here. */
+typedef struct fake_registry {
+  int32_t ids[4];
+  const char *schemas[4];
+  int n;
+} fake_registry;
+
+static enum MHD_Result registry_handler(void *cls, struct MHD_Connection *con, const char *url,
+                                        const char *method, const char *version, const char *upload,
+                                        size_t *upload_size, void **ptr) {
+  (void)method, (void)version, (void)upload, (void)upload_size, (void)ptr;
+  fake_registry *r = cls;
+  char body[2048];
+  unsigned status = MHD_HTTP_NOT_FOUND;
+  snprintf(body, sizeof body, "{\"error_code\":40403,\"message\":\"Schema not found\"}");
+  for (int i = 0; i < r->n; i++) {
+    char want[64];
+    snprintf(want, sizeof want, "/schemas/ids/%d", r->ids[i]);
+    if (strcmp(url, want)) continue;
+    char esc[1500];
+    size_t k = 0;
+    for (const char *q = r->schemas[i]; *q && k < sizeof esc - 2; q++) {
+      if (*q == '"' || *q == '\\') esc[k++] = '\\';
+      esc[k++] = *q;
+    }
+    esc[k] = 0;
+    snprintf(body, sizeof body, "{\"schema\":\"%s\"}", esc);
+    status = MHD_HTTP_OK;
+  }
+  struct MHD_Response *resp =
+      MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_COPY);
+  enum MHD_Result ret = MHD_queue_response(con, status, resp);
+  MHD_destroy_response(resp);
+  return ret;
+}
+
+static struct MHD_Daemon *registry_start(fake_registry *r, int *port) {
+  struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL,
+                                          registry_handler, r, MHD_OPTION_END);
+  CHECK(d != NULL);
+  *port = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)->port;
+  return d;
+}
+
+TT_TEST(avro_schemas_from_a_confluent_registry) {
+  private_dir();
+  tt_kafka_dev *dev;
+  tt_error e;
+  CHECK_OK(tt_kafka_dev_start(&dev, 1, 0, &e));
+  const char *bs = tt_kafka_dev_bootstraps(dev);
+  CHECK_OK(tt_kafka_dev_topic_create(dev, "av", 2, &e));
+  make_project();
+  fake_registry reg = {{7}, {avro_schema}, 1};
+  int port;
+  struct MHD_Daemon *d = registry_start(&reg, &port);
+  rd_kafka_t *rk = producer(bs);
+  unsigned char m[128];
+  size_t n = avro_record(m, 7, "v1", (T0 + 1) * 1000000, 10.5);
+  produce(rk, "av", "v1", m, n);
+  n = avro_record(m, 99, "v1", (T0 + 2) * 1000000, 11.5); /* 404: unknown */
+  produce(rk, "av", "v1", m, n);
+  flush_producer(rk);
+  char sets[256];
+  snprintf(sets, sizeof sets,
+           "--set kafka.group=ag --set kafka.schema_registry=http://127.0.0.1:%d/", port);
+  CHECK_EQ_INT(wait_exit(spawn_ingest(bs, "av", sets, "a1.log")), 0);
+  CHECK_EQ_INT(lake_int("SELECT count(*) FROM telemetry WHERE speed_kmh = 10.5"), 1);
+  CHECK_EQ_INT(lake_int("SELECT count(*) FROM _deadletter WHERE reason = 'unknown_schema'"), 1);
+  /* The registry goes away: a message with a new id is not dead-lettered
+   * but left unconsumed (exit 69), and lands once the registry is back. */
+  MHD_stop_daemon(d);
+  n = avro_record(m, 8, "v1", (T0 + 3) * 1000000, 12.5);
+  produce(rk, "av", "v1", m, n);
+  flush_producer(rk);
+  rd_kafka_destroy(rk);
+  CHECK_EQ_INT(wait_exit(spawn_ingest(bs, "av", sets, "a2.log")), 69);
+  CHECK(file_has("a2.log", "schema registry"));
+  CHECK_EQ_INT(lake_int("SELECT count(*) FROM _deadletter"), 1);
+  fake_registry reg2 = {{7, 8}, {avro_schema, avro_schema}, 2};
+  d = registry_start(&reg2, &port);
+  snprintf(sets, sizeof sets,
+           "--set kafka.group=ag --set kafka.schema_registry=http://127.0.0.1:%d", port);
+  CHECK_EQ_INT(wait_exit(spawn_ingest(bs, "av", sets, "a3.log")), 0);
+  CHECK_EQ_INT(lake_int("SELECT count(*) FROM telemetry"), 2);
+  CHECK_EQ_INT(lake_int("SELECT count(*) FROM telemetry WHERE speed_kmh = 12.5"), 1);
+  CHECK_EQ_INT(lake_int("SELECT count(*) FROM _deadletter"), 1);
+  MHD_stop_daemon(d);
+  tt_kafka_dev_destroy(dev);
+  private_dir_done();
 }
 
 /* ---- exactly once under failure ------------------------------------------ */

@@ -22,8 +22,9 @@
   X("kafka.schema", TT_CONFIG_PATH, "schemas/fleet.yaml", 0, 0, NULL,                             \
     "Schema file declaring kafka.table; Kafka messages are validated against it.")                 \
   X("kafka.schema_registry", TT_CONFIG_STRING, "", 0, 0, NULL,                                     \
-    "Where Avro writer schemas are found by Confluent schema id: dir:PATH (files ID.avsc); "      \
-    "empty: Avro messages are dead-lettered as unknown_schema.")                                   \
+    "Where Avro writer schemas are found by Confluent schema id: http(s)://HOST:PORT (a "         \
+    "Confluent-compatible schema registry) or dir:PATH (files ID.avsc); empty: Avro messages "    \
+    "are dead-lettered as unknown_schema.")                                                        \
   X("kafka.batch_rows", TT_CONFIG_INT, "100000", 1, 10000000, NULL,                               \
     "Kafka ingest lands a partition's micro-batch at this many records.")                          \
   X("kafka.batch_bytes", TT_CONFIG_INT, "67108864", 1024, INT64_C(1) << 34, NULL,                 \

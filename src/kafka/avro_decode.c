@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include <avro.h>
+#include <curl/curl.h>
+#include <jansson.h>
 
 #include "core/json_escape.h"
 #include "kafka/avro_decode.h"
@@ -29,7 +31,9 @@ typedef struct cached {
 } cached;
 
 struct tt_kafka_avro {
-  char *dir; /* NULL: no registry */
+  char *dir;  /* dir: registry, or NULL */
+  char *url;  /* Confluent schema registry base URL, or NULL */
+  CURL *curl; /* one connection, kept alive between look-ups */
   cached *c;
   size_t n;
   avro_reader_t reader;
@@ -49,16 +53,21 @@ tt_err tt__kafka_avro_new(tt_kafka_avro **out, const char *registry, tt_error *e
   }
   if (registry && *registry) {
     if (!strncmp(registry, "http://", 7) || !strncmp(registry, "https://", 8)) {
-      tt__kafka_avro_destroy(a);
-      tt_error_set(err, TT_UNSUPPORTED,
-                   "Confluent schema registry over HTTP is not implemented yet; use dir:PATH "
-                   "with ID.avsc files");
-      return tt_error_at(err, NULL, 0, "kafka.schema_registry");
-    }
-    a->dir = strdup(!strncmp(registry, "dir:", 4) ? registry + 4 : registry);
-    if (!a->dir) {
-      tt__kafka_avro_destroy(a);
-      return tt_error_set(err, TT_NOMEM, "out of memory");
+      a->url = strdup(registry);
+      a->curl = curl_easy_init();
+      if (!a->url || !a->curl) {
+        tt__kafka_avro_destroy(a);
+        return tt_error_set(err, TT_NOMEM, "cannot set up the HTTP client");
+      }
+      size_t n = strlen(a->url);
+      while (n > 0 && a->url[n - 1] == '/')
+        a->url[--n] = '\0';
+    } else {
+      a->dir = strdup(!strncmp(registry, "dir:", 4) ? registry + 4 : registry);
+      if (!a->dir) {
+        tt__kafka_avro_destroy(a);
+        return tt_error_set(err, TT_NOMEM, "out of memory");
+      }
     }
   }
   *out = a;
@@ -78,6 +87,8 @@ void tt__kafka_avro_destroy(tt_kafka_avro *a) {
   for (size_t i = 0; a->c && i < a->n; i++)
     cached_free(&a->c[i]);
   if (a->reader) avro_reader_free(a->reader);
+  if (a->curl) curl_easy_cleanup(a->curl);
+  free(a->url);
   free(a->c);
   free(a->dir);
   free(a->json);
@@ -118,27 +129,119 @@ tt_err tt__kafka_avro_add_schema(tt_kafka_avro *a, int32_t id, const char *json,
   return load(c, json, strlen(json), err);
 }
 
-/* The writer schema of id, loading it from the directory on first use. */
-static cached *lookup(tt_kafka_avro *a, int32_t id, tt_reject *rej) {
+typedef struct http_body {
+  char *p;
+  size_t len;
+  int too_big;
+} http_body;
+
+static size_t http_write(char *data, size_t size, size_t nmemb, void *ud) {
+  http_body *b = ud;
+  size_t n = size * nmemb;
+  if (b->len + n >= MAX_SCHEMA_BYTES) {
+    b->too_big = 1;
+    return 0;
+  }
+  char *q = realloc(b->p, b->len + n + 1);
+  if (!q) return 0;
+  memcpy(q + b->len, data, n);
+  b->len += n;
+  q[b->len] = '\0';
+  b->p = q;
+  return n;
+}
+
+/* GET URL/schemas/ids/ID from a Confluent-compatible registry. Returns 0
+ * with *json (malloc'd) and *len, 1 when the registry does not know the id
+ * (404), -1 on trouble reaching it (detail in msg). */
+static int fetch_http(tt_kafka_avro *a, int32_t id, char **json, size_t *len, char *msg,
+                      size_t msgsize) {
+  char url[2048], cerr[CURL_ERROR_SIZE] = "";
+  http_body b = {0};
+  long status = 0;
+  snprintf(url, sizeof url, "%s/schemas/ids/%" PRId32, a->url, id);
+  curl_easy_reset(a->curl);
+  curl_easy_setopt(a->curl, CURLOPT_URL, url);
+  curl_easy_setopt(a->curl, CURLOPT_WRITEFUNCTION, http_write);
+  curl_easy_setopt(a->curl, CURLOPT_WRITEDATA, &b);
+  curl_easy_setopt(a->curl, CURLOPT_ERRORBUFFER, cerr);
+  curl_easy_setopt(a->curl, CURLOPT_TIMEOUT, 10L);
+  curl_easy_setopt(a->curl, CURLOPT_NOSIGNAL, 1L);
+  CURLcode cc = curl_easy_perform(a->curl);
+  curl_easy_getinfo(a->curl, CURLINFO_RESPONSE_CODE, &status);
+  if (cc != CURLE_OK || (status != 200 && status != 404)) {
+    snprintf(msg, msgsize, "schema registry %.100s: %.100s", url,
+             cc != CURLE_OK ? (cerr[0] ? cerr : curl_easy_strerror(cc)) : "unexpected HTTP status");
+    free(b.p);
+    return b.too_big ? 1 : -1;
+  }
+  if (status == 404) {
+    free(b.p);
+    return 1;
+  }
+  /* {"schema": "<the Avro schema as a JSON string>", …} */
+  json_error_t je;
+  json_t *root = json_loadb(b.p ? b.p : "", b.len, 0, &je);
+  json_t *sch = json_is_object(root) ? json_object_get(root, "schema") : NULL;
+  free(b.p);
+  if (!json_is_string(sch)) {
+    snprintf(msg, msgsize, "schema registry %.200s: no \"schema\" string in the answer", url);
+    json_decref(root);
+    return 1;
+  }
+  *len = json_string_length(sch);
+  *json = malloc(*len + 1);
+  if (*json) memcpy(*json, json_string_value(sch), *len + 1);
+  json_decref(root);
+  return *json ? 0 : -1;
+}
+
+/* The writer schema of id, fetched on first use from the directory or the
+ * HTTP registry and cached (a missing id too, so it costs one look-up).
+ * NULL with *transient = 0: unknown or unusable id (rej->detail may say
+ * why); with *transient = 1: the registry could not be asked — nothing is
+ * cached and the message must not be dead-lettered for it. */
+static cached *lookup(tt_kafka_avro *a, int32_t id, tt_reject *rej, int *transient) {
+  *transient = 0;
   for (size_t i = 0; i < a->n; i++)
     if (a->c[i].id == id) return a->c[i].ok ? &a->c[i] : NULL;
+  if ((!a->dir && !a->url) || id < 0) return NULL;
+  char *buf = NULL, where[PATH_MAX];
+  size_t n = 0;
+  if (a->url) {
+    snprintf(where, sizeof where, "%s/schemas/ids/%" PRId32, a->url, id);
+    int r = fetch_http(a, id, &buf, &n, rej->detail, sizeof rej->detail);
+    if (r < 0) {
+      *transient = 1;
+      return NULL;
+    }
+  } else {
+    snprintf(where, sizeof where, "%s/%" PRId32 ".avsc", a->dir, id);
+    FILE *f = fopen(where, "rb");
+    if (f) {
+      buf = malloc(MAX_SCHEMA_BYTES);
+      n = buf ? fread(buf, 1, MAX_SCHEMA_BYTES, f) : 0;
+      fclose(f);
+      if (!buf) {
+        *transient = 1; /* out of memory: do not remember the id as missing */
+        snprintf(rej->detail, sizeof rej->detail, "out of memory");
+        return NULL;
+      }
+    }
+  }
   cached *c = slot(a, id);
-  if (!c || !a->dir || id < 0) return NULL;
-  char path[PATH_MAX];
-  snprintf(path, sizeof path, "%s/%" PRId32 ".avsc", a->dir, id);
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  char *buf = malloc(MAX_SCHEMA_BYTES);
-  size_t n = buf ? fread(buf, 1, MAX_SCHEMA_BYTES, f) : 0;
-  fclose(f);
+  if (!c || !buf) {
+    free(buf);
+    return NULL;
+  }
   tt_error e;
   tt_error_clear(&e);
-  if (buf && n < MAX_SCHEMA_BYTES && load(c, buf, n, &e) == TT_OK) {
+  if (n < MAX_SCHEMA_BYTES && load(c, buf, n, &e) == TT_OK) {
     free(buf);
     return c;
   }
   free(buf);
-  snprintf(rej->detail, sizeof rej->detail, "schema %.100s unusable: %.120s", path,
+  snprintf(rej->detail, sizeof rej->detail, "schema %.100s unusable: %.120s", where,
            e.msg[0] ? e.msg : "too large");
   return NULL;
 }
@@ -370,7 +473,9 @@ int tt__kafka_avro_to_json(tt_kafka_avro *a, const void *msg, size_t n, char **j
     snprintf(rej->detail, sizeof rej->detail, "%.250s", e.msg);
     return 1;
   }
-  cached *c = lookup(a, id, rej);
+  int transient;
+  cached *c = lookup(a, id, rej, &transient);
+  if (!c && transient) return 2;
   if (!c) {
     rej->reason = TT_REJECT_UNKNOWN_SCHEMA;
     if (!rej->detail[0])
@@ -434,6 +539,7 @@ int tt__kafka_avro_to_json(tt_kafka_avro *a, const void *msg, size_t n, char **j
 int tt__kafka_avro_decode(tt_kafka_avro *a, tt_record_parser *p, const void *msg, size_t n,
                           tt_batch *out, tt_reject *rej) {
   size_t len = 0;
-  if (tt__kafka_avro_to_json(a, msg, n, &a->json, &a->cap, &len, rej)) return 1;
+  int r = tt__kafka_avro_to_json(a, msg, n, &a->json, &a->cap, &len, rej);
+  if (r) return r;
   return tt_record_parse_json(p, a->json, len, out, rej);
 }

@@ -17,6 +17,7 @@ typedef struct tt_kafka_avro tt_kafka_avro;
 /* A decoder whose writer schemas come from `registry`:
  *   NULL or ""      none (every Avro message is dead-lettered: unknown id)
  *   dir:PATH, PATH  a directory of ID.avsc files (Avro schema JSON)
+ *   http(s)://…     a Confluent-compatible schema registry (GET /schemas/ids/ID)
  * Schemas are loaded once per id and cached. Caller destroys. */
 tt_err tt__kafka_avro_new(tt_kafka_avro **out, const char *registry, tt_error *err) TT_WARN_UNUSED;
 void tt__kafka_avro_destroy(tt_kafka_avro *a);
@@ -29,12 +30,15 @@ tt_err tt__kafka_avro_add_schema(tt_kafka_avro *a, int32_t id, const char *json,
  * grown as needed; *cap its size). Returns 0 and sets *len, or 1 with rej
  * filled: parse (bad frame, truncated or trailing bytes), unknown_schema
  * (id not in the registry), wrong_type (a field of a type with no column
- * equivalent: bytes, array, map, nested record). */
+ * equivalent: bytes, array, map, nested record). Returns 2 when the schema
+ * registry could not be reached (rej->detail says why): a transient
+ * failure, not the message's fault — do not dead-letter it. */
 int tt__kafka_avro_to_json(tt_kafka_avro *a, const void *msg, size_t n, char **json, size_t *cap,
                            size_t *len, tt_reject *rej);
 
 /* to_json, then tt_record_parse_json into out. Returns like
- * tt_record_parse_json: 0 appended, 1 rejected, -1 out full. */
+ * tt_record_parse_json: 0 appended, 1 rejected, -1 out full; and 2 when the
+ * schema registry is unreachable (see above). */
 int tt__kafka_avro_decode(tt_kafka_avro *a, tt_record_parser *p, const void *msg, size_t n,
                           tt_batch *out, tt_reject *rej);
 

@@ -339,6 +339,13 @@ static tt_err handle_message(consumer *c, const rd_kafka_message_t *msg) {
       if (rc) return rc;
       break;
     }
+    if (r == 2) {
+      c->m->broker_errors++;
+      return tt_error_set(c->err, TT_KAFKA,
+                          "%s (partition %" PRId32 " offset %" PRId64
+                          " not consumed; restart to retry)",
+                          rej.detail, p, msg->offset);
+    }
     /* -1: the batch is full (or out of memory) */
     if (attempt > 0 || before == 0)
       return tt_error_set(c->err, TT_NOMEM, "cannot buffer a record of partition %" PRId32, p);
