@@ -14,7 +14,7 @@
 #include "sim/model.h"
 
 /* Onset hazards per vehicle-day (before age and climate factors). */
-#define BATTERY_ONSET_PER_DAY 0.0010
+#define BATTERY_ONSET_PER_DAY 0.0012
 #define COOLING_ONSET_PER_DAY 0.0010
 #define PUNCTURE_PER_TYRE_DAY 0.00025
 #define NOISE_DTC_PER_DAY 0.03 /* DTCs that predict nothing */
@@ -64,7 +64,7 @@ static double natural_leak(void) { return NATURAL_LEAK_KPA_DAY / 86400; }
 void tt__components_init(tt__vehicle *v) {
   tt__rng *r = &v->rng;
   /* pads part-way through their life; a few near the limit already */
-  new_pads(v, PAD_NEW_MM - tt__rng_range(r, 0, 8.6));
+  new_pads(v, PAD_NEW_MM - tt__rng_range(r, 0, 8.0));
   /* the battery is as old as the vehicle, up to its fourth year */
   v->batt_age_v = 0.08 * fmin(v->age_years, 4) + tt__rng_range(r, 0, 0.3);
   v->batt_fail_v = 7.2;

@@ -54,6 +54,7 @@ int tt__vehicle_day(tt__vehicle *v, const tt__sim_ctx *c, tt_time day_start, tt_
     tt__vehicle_row(v, t, &row);
     int late, oor;
     int times = tt__imperfect_apply(v, c, &row, &late, &oor);
+    tt__row_quantize(&row);
     if (late) {
       tt__fmt_row(&v->late, o->format, v->id, &row);
       count_row(v, &row, 1);

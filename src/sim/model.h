@@ -47,6 +47,7 @@ extern const tt__signal_def tt__signals[TT__NSIG];
 typedef struct tt__row {
   tt_time ts;
   double v[TT__NSIG];
+  int64_t q[TT__NSIG]; /* v rounded to the signal's decimals, times 10^decimals */
   uint32_t null_mask; /* bit i: signal i is empty (sensor dropout) */
   int engine_running;
 } tt__row;
@@ -203,11 +204,13 @@ void tt__imperfect_day(tt__vehicle *v, tt_time day_start);
 void tt__fmt_fixed(tt__buf *b, double x, int decimals);
 /* Append "2026-01-01T00:01:00Z" (whole seconds). */
 void tt__fmt_time(tt__buf *b, tt_time t);
-/* Append one telemetry line (CSV or JSON) ending in '\n'. */
+/* Append one telemetry line (CSV or JSON) ending in '\n', from row->q. */
 void tt__fmt_row(tt__buf *b, tt_sim_format f, const char *vehicle_id, const tt__row *row);
 /* CSV header line of the telemetry table. */
 void tt__fmt_telemetry_header(tt__buf *b);
-/* 1 if any non-null value, as written (rounded), is outside its range. */
+/* Round v into q: what is written and what the range check sees. */
+void tt__row_quantize(tt__row *row);
+/* 1 if any non-null value, as written (q), is outside its range. */
 int tt__row_out_of_range(const tt__row *row);
 
 /* day.c: simulate vehicle v over [day_start, day_start + 1 day), append
