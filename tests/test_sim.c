@@ -505,3 +505,50 @@ TT_TEST(library_rejects_bad_options) {
   CHECK_EQ_STR(e.field, "out");
   CHECK(access("x", F_OK) != 0);
 }
+
+/* The contract with ingest: after ingesting the simulated files the lake
+ * holds telemetry_valid telemetry rows and the dead-letter table
+ * telemetry_out_of_range, and every event row. */
+static long long lake_count(const char *proj, const char *sql) {
+  int st;
+  char *o = tt_test_sh_out(&st, "%s -C %s lake query --output csv \"%s\" | tail -1", tt_test_cli(), proj, sql);
+  CHECK_MSG(st == 0, "lake query failed: %s", sql);
+  long long n = atoll(o);
+  free(o);
+  return n;
+}
+
+static void check_ingest(const char *proj, tt_sim_format f) {
+  tt_sim_counts c;
+  char dir[256];
+  const char *ext = f == TT_SIM_CSV ? "csv" : "jsonl";
+  CHECK_EQ_INT(tt_test_sh("%s init %s >/dev/null", tt_test_cli(), proj), 0);
+  snprintf(dir, sizeof dir, "%s/fleet", proj);
+  run_sim(dir, 40, 8, 17, 60, f, 0, &c);
+  CHECK(c.telemetry_out_of_range > 0 && c.dtc > 0 && c.maintenance > 0);
+  int st;
+  char *o = tt_test_sh_out(&st,
+                           "%s -C %s --log-level warn ingest --no-progress --output json "
+                           "--schema %s/schemas/fleet.yaml %s/telemetry %s/*.%s",
+                           tt_test_cli(), proj, proj, dir, dir, ext);
+  CHECK_MSG(st == 0, "ingest failed: %s", o);
+  json_t *j = json_loads(o, 0, NULL);
+  CHECK_MSG(j != NULL, "not JSON: %s", o);
+  long long read = json_integer_value(json_object_get(j, "read"));
+  long long events = c.dtc + c.maintenance + c.failures + c.vehicles;
+  CHECK_EQ_INT(read, c.telemetry + events);
+  CHECK_EQ_INT(json_integer_value(json_object_get(j, "deadlettered")), c.telemetry_out_of_range);
+  json_decref(j);
+  free(o);
+  CHECK_EQ_INT(lake_count(proj, "SELECT count(*) FROM telemetry"), c.telemetry_valid);
+  CHECK_EQ_INT(lake_count(proj, "SELECT count(*) FROM _deadletter"), c.telemetry_out_of_range);
+  CHECK_EQ_INT(lake_count(proj, "SELECT count(*) FROM dtc"), c.dtc);
+  CHECK_EQ_INT(lake_count(proj, "SELECT count(*) FROM maintenance"), c.maintenance);
+  CHECK_EQ_INT(lake_count(proj, "SELECT count(*) FROM vehicles"), c.vehicles);
+  if (c.failures) CHECK_EQ_INT(lake_count(proj, "SELECT count(*) FROM failures"), c.failures);
+}
+
+TT_TEST(ingest_counts_match_the_manifest) {
+  check_ingest("csv", TT_SIM_CSV);
+  check_ingest("jsonl", TT_SIM_JSONL);
+}
