@@ -13,37 +13,36 @@
 #include "telltale/time.h"
 
 static void help(FILE *f) {
-  fprintf(f,
-          "usage: telltale simulate --vehicles N --days D --seed S --out DIR\n"
-          "                         [--interval 60s] [--start 2026-01-01] [--format csv|jsonl]\n"
-          "                         [--threads N] [--output table|json]\n"
-          "\n"
-          "Write the telemetry and event files of a simulated vehicle fleet, in the tables\n"
-          "of the example schema (telemetry, dtc, maintenance, failures, vehicles):\n"
-          "\n"
-          "  DIR/telemetry/telemetry-YYYY-MM-DD.csv   one file per simulated day\n"
-          "  DIR/dtc.csv DIR/maintenance.csv DIR/failures.csv DIR/vehicles.csv\n"
-          "  DIR/simulation.json                      arguments and counts\n"
-          "\n"
-          "Vehicles drive trips, idle and park; batteries, cooling systems, brake pads and\n"
-          "tyres degrade and fail with a lead time, are repaired and serviced. The data has\n"
-          "deliberate imperfections: silent vehicles, sensor dropouts, spikes (some outside\n"
-          "the schema's range), duplicated and late rows. Same arguments, byte-identical\n"
-          "files, whatever the number of threads. See docs/simulator.md.\n"
-          "\n"
-          "Options:\n"
-          "  --vehicles N     fleet size (1..1000000)\n"
-          "  --days D         simulated days (1..3660)\n"
-          "  --seed S         random seed (unsigned 64-bit integer)\n"
-          "  --out DIR        output directory (created; earlier simulator files replaced)\n"
-          "  --interval DUR   sampling interval while the engine runs, whole seconds from\n"
-          "                   1s to 1h (default 60s); parked vehicles report every 15 min,\n"
-          "                   then hourly\n"
-          "  --start DATE     first simulated day, UTC (default 2026-01-01)\n"
-          "  --format F       csv (default, with a header row) or jsonl (JSON lines)\n"
-          "  --threads N      worker threads, 0 = one per core (default); the output does\n"
-          "                   not depend on it\n"
-          "  --output FMT     summary as table (default) or json\n");
+  fprintf(f, "usage: telltale simulate --vehicles N --days D --seed S --out DIR\n"
+             "                         [--interval 60s] [--start 2026-01-01] [--format csv|jsonl]\n"
+             "                         [--threads N] [--output table|json]\n"
+             "\n"
+             "Write the telemetry and event files of a simulated vehicle fleet, in the tables\n"
+             "of the example schema (telemetry, dtc, maintenance, failures, vehicles):\n"
+             "\n"
+             "  DIR/telemetry/telemetry-YYYY-MM-DD.csv   one file per simulated day\n"
+             "  DIR/dtc.csv DIR/maintenance.csv DIR/failures.csv DIR/vehicles.csv\n"
+             "  DIR/simulation.json                      arguments and counts\n"
+             "\n"
+             "Vehicles drive trips, idle and park; batteries, cooling systems, brake pads and\n"
+             "tyres degrade and fail with a lead time, are repaired and serviced. The data has\n"
+             "deliberate imperfections: silent vehicles, sensor dropouts, spikes (some outside\n"
+             "the schema's range), duplicated and late rows. Same arguments, byte-identical\n"
+             "files, whatever the number of threads. See docs/simulator.md.\n"
+             "\n"
+             "Options:\n"
+             "  --vehicles N     fleet size (1..1000000)\n"
+             "  --days D         simulated days (1..3660)\n"
+             "  --seed S         random seed (unsigned 64-bit integer)\n"
+             "  --out DIR        output directory (created; earlier simulator files replaced)\n"
+             "  --interval DUR   sampling interval while the engine runs, whole seconds from\n"
+             "                   1s to 1h (default 60s); parked vehicles report every 15 min,\n"
+             "                   then hourly\n"
+             "  --start DATE     first simulated day, UTC (default 2026-01-01)\n"
+             "  --format F       csv (default, with a header row) or jsonl (JSON lines)\n"
+             "  --threads N      worker threads, 0 = one per core (default); the output does\n"
+             "                   not depend on it\n"
+             "  --output FMT     summary as table (default) or json\n");
 }
 
 static int parse_i64(const char *s, int64_t *out) {
@@ -79,12 +78,14 @@ int cmd_simulate(cli *ctx, int argc, char **argv) {
     int64_t n;
     switch (c) {
     case 'v':
-      if (parse_i64(optarg, &n) || n < 1) return cli_usage_error("--vehicles wants a positive integer, got '%s'", optarg);
+      if (parse_i64(optarg, &n) || n < 1)
+        return cli_usage_error("--vehicles wants a positive integer, got '%s'", optarg);
       o.vehicles = n;
       have_v = 1;
       break;
     case 'd':
-      if (parse_i64(optarg, &n) || n < 1) return cli_usage_error("--days wants a positive integer, got '%s'", optarg);
+      if (parse_i64(optarg, &n) || n < 1)
+        return cli_usage_error("--days wants a positive integer, got '%s'", optarg);
       o.days = n;
       have_d = 1;
       break;
@@ -98,7 +99,9 @@ int cmd_simulate(cli *ctx, int argc, char **argv) {
       have_s = 1;
       break;
     }
-    case 'O': o.out_dir = optarg; break;
+    case 'O':
+      o.out_dir = optarg;
+      break;
     case 'i':
       if (tt_duration_parse(optarg, &o.interval_us))
         return cli_usage_error("--interval wants a duration such as 60s, got '%s'", optarg);
@@ -108,19 +111,24 @@ int cmd_simulate(cli *ctx, int argc, char **argv) {
         return cli_usage_error("--start wants a date such as 2026-01-01, got '%s'", optarg);
       break;
     case 'f':
-      if (!strcmp(optarg, "csv")) o.format = TT_SIM_CSV;
-      else if (!strcmp(optarg, "jsonl")) o.format = TT_SIM_JSONL;
-      else return cli_usage_error("--format wants csv or jsonl, got '%s'", optarg);
+      if (!strcmp(optarg, "csv"))
+        o.format = TT_SIM_CSV;
+      else if (!strcmp(optarg, "jsonl"))
+        o.format = TT_SIM_JSONL;
+      else
+        return cli_usage_error("--format wants csv or jsonl, got '%s'", optarg);
       break;
     case 't':
-      if (parse_i64(optarg, &n) || n < 0 || n > 256) return cli_usage_error("--threads wants 0..256, got '%s'", optarg);
+      if (parse_i64(optarg, &n) || n < 0 || n > 256)
+        return cli_usage_error("--threads wants 0..256, got '%s'", optarg);
       o.threads = (int)n;
       break;
     case 'o':
       if ((out = cli_output_parse(optarg)) < 0 || out == CLI_OUT_CSV)
         return cli_usage_error("--output wants table or json, got '%s'", optarg);
       break;
-    default: return CLI_EXIT_USAGE;
+    default:
+      return CLI_EXIT_USAGE;
     }
   }
   if (optind < argc) return cli_usage_error("simulate: unexpected argument '%s'", argv[optind]);
@@ -146,7 +154,8 @@ int cmd_simulate(cli *ctx, int argc, char **argv) {
            n.failures, n.vehicles, n.telemetry_files);
     printf(",\"failures_by_component\":{");
     for (int i = 0; i < TT_SIM_NCOMPONENTS; i++)
-      printf("%s\"%s\":%" PRId64, i ? "," : "", tt_sim_component_name(i), n.failures_by_component[i]);
+      printf("%s\"%s\":%" PRId64, i ? "," : "", tt_sim_component_name(i),
+             n.failures_by_component[i]);
     printf("},\"scheduled_services\":%" PRId64, n.scheduled_services);
     printf(",\"imperfections\":{\"silent_vehicles\":%" PRId64 ",\"silent_vehicle_days\":%" PRId64
            ",\"dropout_values\":%" PRId64 ",\"spikes\":%" PRId64 ",\"spikes_out_of_range\":%" PRId64

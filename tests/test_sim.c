@@ -70,10 +70,14 @@ TT_TEST(same_arguments_same_bytes_any_threads) {
   run_sim("b", 30, 4, 42, 60, TT_SIM_JSONL, 1, &b);
   CHECK_EQ_INT(tt_test_sh("diff -r a b >/dev/null"), 0);
   CHECK_EQ_INT(tt_test_sh("ls a/telemetry | grep -c jsonl | grep -qx 4"), 0);
-  CHECK_EQ_INT(tt_test_sh("test ! -e a/dtc.csv && test ! -e a/telemetry/telemetry-2026-01-05.csv"), 0);
+  CHECK_EQ_INT(tt_test_sh("test ! -e a/dtc.csv && test ! -e a/telemetry/telemetry-2026-01-05.csv"),
+               0);
   /* another seed gives other data */
   run_sim("c", 30, 4, 43, 60, TT_SIM_JSONL, 2, &b);
-  CHECK(tt_test_sh("cmp -s a/telemetry/telemetry-2026-01-02.jsonl c/telemetry/telemetry-2026-01-02.jsonl") != 0);
+  CHECK(
+      tt_test_sh(
+          "cmp -s a/telemetry/telemetry-2026-01-02.jsonl c/telemetry/telemetry-2026-01-02.jsonl") !=
+      0);
 }
 
 TT_TEST(vehicle_does_not_depend_on_fleet_size) {
@@ -85,9 +89,11 @@ TT_TEST(vehicle_does_not_depend_on_fleet_size) {
                           "grep ^V00002, $f >s.txt; grep ^V00002, large/telemetry/$b >l.txt; "
                           "test -s s.txt && cmp -s s.txt l.txt || exit 1; done"),
                0);
-  CHECK_EQ_INT(tt_test_sh("grep ^V00002, small/vehicles.csv >s.txt; grep ^V00002, large/vehicles.csv >l.txt; "
-                          "cmp -s s.txt l.txt"),
-               0);
+  CHECK_EQ_INT(
+      tt_test_sh(
+          "grep ^V00002, small/vehicles.csv >s.txt; grep ^V00002, large/vehicles.csv >l.txt; "
+          "cmp -s s.txt l.txt"),
+      0);
 }
 
 /* Ranges of the telemetry table, from the example schema itself (parsed by
@@ -160,7 +166,8 @@ TT_TEST(counts_match_files_and_ranges_hold) {
     char *o = tt_test_sh_out(&st, "tail -n +2 '%s' | wc -l", path);
     CHECK_EQ_INT(st, 0);
     CHECK_EQ_INT(atoll(o), jint(fe, NULL, "rows"));
-    if (!strcmp(json_string_value(json_object_get(fe, "table")), "telemetry")) telemetry_lines += atoll(o);
+    if (!strcmp(json_string_value(json_object_get(fe, "table")), "telemetry"))
+      telemetry_lines += atoll(o);
     free(o);
   }
   CHECK_EQ_INT(telemetry_lines, c.telemetry);
@@ -184,7 +191,8 @@ TT_TEST(counts_match_files_and_ranges_hold) {
     snprintf(header, sizeof header, "%s", line);
     char *hf[32];
     CHECK_EQ_INT(split(header, hf, 32), nr);
-    for (int i = 0; i < nr; i++) CHECK_EQ_STR(hf[i], r[i].name);
+    for (int i = 0; i < nr; i++)
+      CHECK_EQ_STR(hf[i], r[i].name);
     tt_time day0 = tt_time_from_civil(2026, 1, (unsigned)d + 1);
     while ((line = strtok_r(NULL, "\n", &save))) {
       char *f[32];
@@ -194,8 +202,10 @@ TT_TEST(counts_match_files_and_ranges_hold) {
       CHECK(tt_time_parse_iso(f[1], strlen(f[1]), &ts) == 0);
       CHECK(strlen(f[1]) == 20 && f[1][19] == 'Z');
       /* a row in an earlier day's partition is a late row */
-      if (ts < day0) late++;
-      else CHECK(ts < day0 + TT_USEC_PER_DAY);
+      if (ts < day0)
+        late++;
+      else
+        CHECK(ts < day0 + TT_USEC_PER_DAY);
       /* each vehicle's rows of this day are in time order */
       if (strcmp(prev_id, f[0])) {
         snprintf(prev_id, sizeof prev_id, "%s", f[0]);
@@ -232,7 +242,8 @@ TT_TEST(counts_match_files_and_ranges_hold) {
   CHECK_EQ_INT(late, c.late);
   /* exact duplicate lines */
   int st;
-  char *o = tt_test_sh_out(&st, "cat out/telemetry/*.csv | grep -v ^vehicle_id | sort | uniq -d | wc -l");
+  char *o =
+      tt_test_sh_out(&st, "cat out/telemetry/*.csv | grep -v ^vehicle_id | sort | uniq -d | wc -l");
   CHECK_EQ_INT(atoll(o), c.duplicates);
   free(o);
   json_decref(m);
@@ -242,26 +253,30 @@ TT_TEST(events_and_vehicles_are_well_formed) {
   tt_sim_counts c;
   run_sim("out", 40, 20, 11, 120, TT_SIM_CSV, 0, &c);
   int st;
-  char *o = tt_test_sh_out(&st, "head -1 out/vehicles.csv; head -1 out/dtc.csv; head -1 out/maintenance.csv; head -1 out/failures.csv");
+  char *o = tt_test_sh_out(&st, "head -1 out/vehicles.csv; head -1 out/dtc.csv; head -1 "
+                                "out/maintenance.csv; head -1 out/failures.csv");
   CHECK_EQ_STR(o, "vehicle_id,valid_from,model,engine_type,build_year,fleet,region\n"
                   "vehicle_id,ts,code,severity\n"
                   "vehicle_id,ts,component,action\n"
                   "vehicle_id,ts,component\n");
   free(o);
   /* vehicles: build years in the schema's range, five attributes set */
-  o = tt_test_sh_out(&st, "tail -n +2 out/vehicles.csv | awk -F, '$5<1980||$5>2100||NF!=7||$3==\"\"||$6==\"\"||$7==\"\"' | wc -l");
+  o = tt_test_sh_out(&st, "tail -n +2 out/vehicles.csv | awk -F, "
+                          "'$5<1980||$5>2100||NF!=7||$3==\"\"||$6==\"\"||$7==\"\"' | wc -l");
   CHECK_EQ_INT(atoll(o), 0);
   free(o);
   /* dtc severities 0..3, failure components among the four */
   o = tt_test_sh_out(&st, "tail -n +2 out/dtc.csv | awk -F, '$4<0||$4>3||NF!=4' | wc -l");
   CHECK_EQ_INT(atoll(o), 0);
   free(o);
-  o = tt_test_sh_out(&st, "tail -n +2 out/failures.csv | grep -cv ',\\(battery\\|cooling\\|brakes\\|tyres\\)$'");
+  o = tt_test_sh_out(
+      &st, "tail -n +2 out/failures.csv | grep -cv ',\\(battery\\|cooling\\|brakes\\|tyres\\)$'");
   CHECK_EQ_INT(atoll(o), 0);
   free(o);
   /* each failure is followed by a repair of the same component, unless the
    * simulation ends first (repairs take at most three days) */
-  char *fail_text = read_all("out/failures.csv", NULL), *maint = read_all("out/maintenance.csv", NULL);
+  char *fail_text = read_all("out/failures.csv", NULL),
+       *maint = read_all("out/maintenance.csv", NULL);
   tt_time end = tt_time_from_civil(2026, 1, 21);
   char *save1 = NULL;
   strtok_r(fail_text, "\n", &save1);
@@ -378,8 +393,10 @@ TT_TEST_TIMEOUT(failures_are_preceded_by_degradation, 600) {
       double mn = INFINITY;
       int ok = 1;
       for (int i = 11; i <= 14; i++) {
-        if (!*f[i] || atof(f[i]) < 1 || atof(f[i]) > 1000) ok = 0;
-        else mn = fmin(mn, atof(f[i]));
+        if (!*f[i] || atof(f[i]) < 1 || atof(f[i]) > 1000)
+          ok = 0;
+        else
+          mn = fmin(mn, atof(f[i]));
       }
       if (ok) series_add(&tyre[v], ts, mn);
       if (*f[10] && atof(f[10]) < 29.9) series_add(&pad[v], ts, atof(f[10]));
@@ -417,8 +434,8 @@ TT_TEST_TIMEOUT(failures_are_preceded_by_degradation, 600) {
     } else if (!strcmp(f[2], "cooling")) {
       double before = window(&cool[v], d33, d30, 0), now = window(&cool[v], d3, t, 0);
       if (isnan(before) || isnan(now)) continue;
-      CHECK_MSG(now > before + 3, "%s cooling at %s: coolant %.1f, 30 days before %.1f", f[0],
-                f[1], now, before);
+      CHECK_MSG(now > before + 3, "%s cooling at %s: coolant %.1f, 30 days before %.1f", f[0], f[1],
+                now, before);
       checked[TT_SIM_COOLING]++;
     } else if (!strcmp(f[2], "tyres")) {
       double before = window(&tyre[v], d33, d30, 1), now = window(&tyre[v], d3, t, 1);
@@ -449,7 +466,8 @@ TT_TEST(cli_simulate_and_bad_arguments) {
   CHECK_EQ_INT(json_integer_value(json_object_get(j, "vehicles")), 5);
   json_decref(j);
   free(o);
-  CHECK_EQ_INT(tt_test_sh("test -s o/simulation.json && test -s o/telemetry/telemetry-2026-01-02.csv"), 0);
+  CHECK_EQ_INT(
+      tt_test_sh("test -s o/simulation.json && test -s o/telemetry/telemetry-2026-01-02.csv"), 0);
   o = tt_test_sh_out(&st, "%s simulate --help", tt_test_cli());
   CHECK_EQ_INT(st, 0);
   CHECK_STR_CONTAINS(o, "--interval");
@@ -459,26 +477,31 @@ TT_TEST(cli_simulate_and_bad_arguments) {
   CHECK_EQ_INT(st, 64);
   CHECK_STR_CONTAINS(o, "--out");
   free(o);
-  o = tt_test_sh_out(&st, "%s simulate --vehicles 5 --days 2 --seed 1 --out x --interval 500ms 2>&1",
+  o = tt_test_sh_out(&st,
+                     "%s simulate --vehicles 5 --days 2 --seed 1 --out x --interval 500ms 2>&1",
                      tt_test_cli());
   CHECK_EQ_INT(st, 64);
   CHECK_STR_CONTAINS(o, "interval");
   free(o);
-  o = tt_test_sh_out(&st, "%s simulate --vehicles 5 --days 2 --seed 1 --out x --start 2026-01-01T06:00:00Z 2>&1",
-                     tt_test_cli());
+  o = tt_test_sh_out(
+      &st, "%s simulate --vehicles 5 --days 2 --seed 1 --out x --start 2026-01-01T06:00:00Z 2>&1",
+      tt_test_cli());
   CHECK_EQ_INT(st, 64);
   CHECK_STR_CONTAINS(o, "start");
   free(o);
-  o = tt_test_sh_out(&st, "%s simulate --vehicles many --days 2 --seed 1 --out x 2>&1", tt_test_cli());
+  o = tt_test_sh_out(&st, "%s simulate --vehicles many --days 2 --seed 1 --out x 2>&1",
+                     tt_test_cli());
   CHECK_EQ_INT(st, 64);
   CHECK_STR_CONTAINS(o, "--vehicles");
   free(o);
-  o = tt_test_sh_out(&st, "%s simulate --vehicles 1 --days 1 --seed 1 --format xml --out x 2>&1", tt_test_cli());
+  o = tt_test_sh_out(&st, "%s simulate --vehicles 1 --days 1 --seed 1 --format xml --out x 2>&1",
+                     tt_test_cli());
   CHECK_EQ_INT(st, 64);
   free(o);
   /* an output directory that cannot be created: I/O error naming it */
   tt_test_write_file("file", "x");
-  o = tt_test_sh_out(&st, "%s simulate --vehicles 1 --days 1 --seed 1 --out file/sub 2>&1", tt_test_cli());
+  o = tt_test_sh_out(&st, "%s simulate --vehicles 1 --days 1 --seed 1 --out file/sub 2>&1",
+                     tt_test_cli());
   CHECK(st != 0 && st != 64);
   CHECK_STR_CONTAINS(o, "file/sub");
   free(o);
@@ -511,7 +534,8 @@ TT_TEST(library_rejects_bad_options) {
  * telemetry_out_of_range, and every event row. */
 static long long lake_count(const char *proj, const char *sql) {
   int st;
-  char *o = tt_test_sh_out(&st, "%s -C %s lake query --output csv \"%s\" | tail -1", tt_test_cli(), proj, sql);
+  char *o = tt_test_sh_out(&st, "%s -C %s lake query --output csv \"%s\" | tail -1", tt_test_cli(),
+                           proj, sql);
   CHECK_MSG(st == 0, "lake query failed: %s", sql);
   long long n = atoll(o);
   free(o);

@@ -49,7 +49,8 @@ double tt__climate_ambient(const tt__region_spec *r, tt_time t) {
   static _Thread_local double table[1441];
   static _Thread_local int table_ready;
   if (!table_ready) {
-    for (int m = 0; m <= 1440; m++) table[m] = cos(two_pi * (m / 60.0 - 15.0) / 24.0);
+    for (int m = 0; m <= 1440; m++)
+      table[m] = cos(two_pi * (m / 60.0 - 15.0) / 24.0);
     table_ready = 1;
   }
   int64_t ls = local_seconds(r, t);

@@ -30,7 +30,7 @@
 #define NATURAL_LEAK_KPA_DAY 0.3
 
 static const char *const component_names[TT_SIM_NCOMPONENTS] = {"battery", "cooling", "brakes",
-                                                                 "tyres"};
+                                                                "tyres"};
 
 const char *tt_sim_component_name(int c) {
   return c >= 0 && c < TT_SIM_NCOMPONENTS ? component_names[c] : NULL;
@@ -130,7 +130,8 @@ static void repair(tt__vehicle *v, tt_time t, int c, int after_failure) {
     break;
   case TT_SIM_BRAKES:
     new_pads(v, tt__rng_range(r, 11, 12.5));
-    tt__event_maintenance(v, t, "brakes", after_failure ? "replace pads and discs" : "replace pads");
+    tt__event_maintenance(v, t, "brakes",
+                          after_failure ? "replace pads and discs" : "replace pads");
     break;
   case TT_SIM_TYRES:
     for (int i = 0; i < 4; i++)
@@ -150,10 +151,13 @@ static void service(tt__vehicle *v, tt_time t) {
   v->counts.scheduled_services++;
   if (v->pad_mm < 5.0) repair(v, t, TT_SIM_BRAKES, 0);
   int leaking = 0;
-  for (int i = 0; i < 4; i++) leaking |= v->tyre_leak[i] > natural_leak();
-  if (leaking) repair(v, t, TT_SIM_TYRES, 0);
+  for (int i = 0; i < 4; i++)
+    leaking |= v->tyre_leak[i] > natural_leak();
+  if (leaking)
+    repair(v, t, TT_SIM_TYRES, 0);
   else {
-    for (int i = 0; i < 4; i++) v->tyre_loss[i] = 0;
+    for (int i = 0; i < 4; i++)
+      v->tyre_loss[i] = 0;
     tt__event_maintenance(v, t, "tyres", "inflate");
   }
   /* a battery test or a pressure test catches half of the advanced faults */
@@ -166,8 +170,8 @@ static void service(tt__vehicle *v, tt_time t) {
 
 /* A warning DTC: the fleet books a workshop visit with its response
  * probability. */
-static void warn(tt__vehicle *v, tt_time t, int c, const char *code, int severity,
-                 double min_days, double max_days) {
+static void warn(tt__vehicle *v, tt_time t, int c, const char *code, int severity, double min_days,
+                 double max_days) {
   tt__event_dtc(v, t, code, severity);
   /* the fleet decides once per fault whether it acts: a fleet that ignores
    * a warning keeps ignoring its repetitions until the part is fixed */
@@ -184,8 +188,10 @@ void tt__components_step(tt__vehicle *v, tt_time t, double dt) {
   int running = v->mode != TT__PARKED;
 
   if (v->down && t >= v->down_until) {
-    if (v->down == TT__DOWN_SERVICE) service(v, t);
-    else repair(v, t, v->down_component, v->fail_repair);
+    if (v->down == TT__DOWN_SERVICE)
+      service(v, t);
+    else
+      repair(v, t, v->down_component, v->fail_repair);
     v->down = TT__DOWN_NONE;
     v->fail_repair = 0;
   }
@@ -299,7 +305,8 @@ double tt__components_crank(tt__vehicle *v, tt_time t) {
 
 void tt__components_brake(tt__vehicle *v, double v0, double v1, double km) {
   double shed = v0 > v1 ? (v0 * v0 - v1 * v1) / 1e4 : 0;
-  v->pad_mm -= v->spec->mass * v->aggressiveness * (PAD_WEAR_PER_KM * km + PAD_WEAR_PER_BRAKE * shed);
+  v->pad_mm -=
+      v->spec->mass * v->aggressiveness * (PAD_WEAR_PER_KM * km + PAD_WEAR_PER_BRAKE * shed);
   if (v->pad_mm < 0) v->pad_mm = 0;
 }
 

@@ -11,6 +11,7 @@
 /* name, engine types, vmax, cruise (urban rural highway), road mix, stops/h,
  * trip min, park min, idle rpm, rpm scale, mass, l/100km, idle l/h, tank l,
  * tyre kPa, service km */
+// clang-format off
 const tt__model_spec tt__models[TT__NMODELS] = {
     {"cargo-van", {"diesel", "petrol"}, 150, {40, 75, 110}, {0.55, 0.30, 0.15}, {25, 4, 0.5},
      30, 20, 780, 1.0, 1.3, 10, 0.9, 75, 350, 30000},
@@ -43,6 +44,7 @@ const tt__fleet_spec tt__fleets[TT__NFLEETS] = {
     {"desert-haulage", 3, {0.1, 0.6, 0, 0.3, 0}, 5, 11, 0, 0.3},
     {"southern-services", 4, {0.2, 0, 0, 0.4, 0.4}, 8, 8, 0, 0.6},
 };
+// clang-format on
 
 static int pick(tt__rng *r, const double *p, int n) {
   double u = tt__rng_uniform(r), acc = 0;

@@ -13,22 +13,24 @@
  * checks the files against that file). Spikes are typical sensor faults: an
  * open circuit reading -40 °C, a 0 from a dead sensor, all-ones raw values
  * (16383 rpm, 655.35 km/h, 215 °C). */
+// clang-format off
 const tt__signal_def tt__signals[TT__NSIG] = {
-    {"odometer_km", 1, 0, 5000000, 0, 16777215},
-    {"engine_rpm", 0, 0, 8000, 7900, 16383},
-    {"speed_kmh", 1, 0, 250, 249, 655.35},
-    {"coolant_temp_c", 1, -50, 150, -40, 215},
-    {"oil_pressure_kpa", 0, 0, 1000, 0, 2550},
-    {"battery_voltage_v", 2, 0, 32, 0, 65.5},
-    {"cranking_voltage_v", 2, 0, 32, 0, 65.5},
-    {"brake_pad_mm", 2, 0, 30, 30, 255},
-    {"tyre_pressure_fl_kpa", 1, 0, 1000, 0, 2550},
-    {"tyre_pressure_fr_kpa", 1, 0, 1000, 0, 2550},
-    {"tyre_pressure_rl_kpa", 1, 0, 1000, 0, 2550},
-    {"tyre_pressure_rr_kpa", 1, 0, 1000, 0, 2550},
-    {"ambient_temp_c", 1, -60, 60, -40, 127},
-    {"fuel_level_pct", 1, 0, 100, 0, 127.5},
+    {"odometer_km",          1,   0, 5000000,    0, 16777215},
+    {"engine_rpm",           0,   0,    8000, 7900,    16383},
+    {"speed_kmh",            1,   0,     250,  249,   655.35},
+    {"coolant_temp_c",       1, -50,     150,  -40,      215},
+    {"oil_pressure_kpa",     0,   0,    1000,    0,     2550},
+    {"battery_voltage_v",    2,   0,      32,    0,     65.5},
+    {"cranking_voltage_v",   2,   0,      32,    0,     65.5},
+    {"brake_pad_mm",         2,   0,      30,   30,      255},
+    {"tyre_pressure_fl_kpa", 1,   0,    1000,    0,     2550},
+    {"tyre_pressure_fr_kpa", 1,   0,    1000,    0,     2550},
+    {"tyre_pressure_rl_kpa", 1,   0,    1000,    0,     2550},
+    {"tyre_pressure_rr_kpa", 1,   0,    1000,    0,     2550},
+    {"ambient_temp_c",       1, -60,      60,  -40,      127},
+    {"fuel_level_pct",       1,   0,     100,    0,    127.5},
 };
+// clang-format on
 
 static const double scale10[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
 
@@ -43,12 +45,14 @@ static int64_t round_fixed(double x, int decimals) {
 #define LINE_MAX_BYTES 1024
 
 static inline char *w_bytes(char *p, const char *s, size_t n) {
-  for (size_t i = 0; i < n; i++) p[i] = s[i];
+  for (size_t i = 0; i < n; i++)
+    p[i] = s[i];
   return p + n;
 }
 
 static inline char *w_str(char *p, const char *s) {
-  while (*s) *p++ = *s++;
+  while (*s)
+    *p++ = *s++;
   return p;
 }
 
@@ -56,29 +60,17 @@ static inline char *w_str(char *p, const char *s) {
  * written in place from the end (a copy through a scratch buffer turned
  * into a memmove call per number). */
 static char *w_fixed(char *p, int64_t n, int decimals) {
-  static const uint64_t p10[] = {1,
-                                 10,
-                                 100,
-                                 1000,
-                                 10000,
-                                 100000,
-                                 1000000,
-                                 10000000,
-                                 100000000,
-                                 1000000000,
-                                 10000000000ULL,
-                                 100000000000ULL,
-                                 1000000000000ULL,
-                                 10000000000000ULL,
-                                 100000000000000ULL,
-                                 1000000000000000ULL,
-                                 10000000000000000ULL,
-                                 100000000000000000ULL,
-                                 1000000000000000000ULL};
+  // clang-format off
+  static const uint64_t p10[] = {1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL,
+      10000000ULL, 100000000ULL, 1000000000ULL, 10000000000ULL, 100000000000ULL,
+      1000000000000ULL, 10000000000000ULL, 100000000000000ULL, 1000000000000000ULL,
+      10000000000000000ULL, 100000000000000000ULL, 1000000000000000000ULL};
+  // clang-format on
   uint64_t u = n < 0 ? (uint64_t)0 - (uint64_t)n : (uint64_t)n;
   if (n < 0) *p++ = '-';
   int digits = 1;
-  while (digits < 19 && u >= p10[digits]) digits++;
+  while (digits < 19 && u >= p10[digits])
+    digits++;
   if (digits < decimals + 1) digits = decimals + 1; /* 0.05 */
   char *end = p + digits + (decimals ? 1 : 0), *q = end;
   for (int i = 0; i < decimals; i++) {
@@ -145,7 +137,8 @@ void tt__fmt_time(tt__buf *b, tt_time t) {
 }
 
 void tt__row_quantize(tt__row *row) {
-  for (int i = 0; i < TT__NSIG; i++) row->q[i] = round_fixed(row->v[i], tt__signals[i].decimals);
+  for (int i = 0; i < TT__NSIG; i++)
+    row->q[i] = round_fixed(row->v[i], tt__signals[i].decimals);
 }
 
 int tt__row_out_of_range(const tt__row *row) {
@@ -262,8 +255,10 @@ static void event_end(tt__buf *b, tt_sim_format f) {
 void tt__event_dtc(tt__vehicle *v, tt_time t, const char *code, int severity) {
   event_begin(&v->dtc, v, t);
   event_string(&v->dtc, v->format, "code", code);
-  if (v->format == TT_SIM_JSONL) json_key(&v->dtc, "severity");
-  else tt__buf_putc(&v->dtc, ',');
+  if (v->format == TT_SIM_JSONL)
+    json_key(&v->dtc, "severity");
+  else
+    tt__buf_putc(&v->dtc, ',');
   put_fixed(&v->dtc, severity, 0);
   event_end(&v->dtc, v->format);
   v->counts.dtc++;

@@ -36,7 +36,8 @@ int tt__imperfect_apply(tt__vehicle *v, const tt__sim_ctx *c, tt__row *row, int 
   /* dropouts: one draw per row decides whether any signal starts one */
   if (tt__rng_chance(r, DROPOUT_PER_SIGNAL_ROW * TT__NSIG)) {
     unsigned i = tt__rng_below(r, TT__NSIG);
-    v->dropout_until[i] = row->ts + (tt_time)(10 + tt__rng_exp(r, DROPOUT_MEAN_S)) * TT_USEC_PER_SEC;
+    v->dropout_until[i] =
+        row->ts + (tt_time)(10 + tt__rng_exp(r, DROPOUT_MEAN_S)) * TT_USEC_PER_SEC;
   }
   for (int i = 0; i < TT__NSIG; i++)
     if (row->ts < v->dropout_until[i]) row->null_mask |= 1u << i;

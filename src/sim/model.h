@@ -48,7 +48,7 @@ typedef struct tt__row {
   tt_time ts;
   double v[TT__NSIG];
   int64_t q[TT__NSIG]; /* v rounded to the signal's decimals, times 10^decimals */
-  uint32_t null_mask; /* bit i: signal i is empty (sensor dropout) */
+  uint32_t null_mask;  /* bit i: signal i is empty (sensor dropout) */
   int engine_running;
 } tt__row;
 
@@ -62,11 +62,11 @@ typedef struct tt__model_spec {
   double trip_min;          /* mean trip length, minutes */
   double park_min;          /* mean stop between trips within a shift, minutes */
   double idle_rpm;
-  double rpm_scale;         /* diesel trucks rev lower */
-  double mass;              /* brake wear factor */
+  double rpm_scale; /* diesel trucks rev lower */
+  double mass;      /* brake wear factor */
   double l_per_100km, idle_l_per_h, tank_l;
-  double tyre_kpa;          /* cold set pressure at 20 °C */
-  double service_km;        /* scheduled service interval */
+  double tyre_kpa;   /* cold set pressure at 20 °C */
+  double service_km; /* scheduled service interval */
 } tt__model_spec;
 
 typedef struct tt__region_spec {
@@ -122,8 +122,8 @@ typedef struct tt__vehicle {
 
   /* components */
   double pad_mm, pad_fail_mm;
-  double batt_age_v; /* healthy cranking offset from age, volts */
-  double batt_deg, batt_rate;   /* degradation 0..1 and its growth per second */
+  double batt_age_v;          /* healthy cranking offset from age, volts */
+  double batt_deg, batt_rate; /* degradation 0..1 and its growth per second */
   double cool_deg, cool_rate;
   double tyre_set[4], tyre_loss[4], tyre_leak[4]; /* kPa, kPa, kPa/s */
   double km_since_service, days_since_service, batt_fail_v;
@@ -151,7 +151,7 @@ typedef struct tt__vehicle {
 typedef struct tt__sim_ctx {
   const tt_sim_options *opt;
   int64_t interval_s;
-  int last_day;            /* no rows are made late on the last day */
+  int last_day; /* no rows are made late on the last day */
 } tt__sim_ctx;
 
 /* fleet.c: draw a vehicle's attributes and initial state. */

@@ -18,7 +18,8 @@ void tt__rng_seed(tt__rng *r, uint64_t seed, uint64_t stream) {
   uint64_t x = seed;
   uint64_t y = stream ^ UINT64_C(0xD1B54A32D192ED03);
   uint64_t k = splitmix64(&x) ^ splitmix64(&y);
-  for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&k);
+  for (int i = 0; i < 4; i++)
+    r->s[i] = splitmix64(&k);
 }
 
 uint64_t tt__rng_next(tt__rng *r) {

@@ -47,8 +47,8 @@ static tt_err check_options(const tt_sim_options *o, tt_error *err) {
                  (long long)MAX_VEHICLES, (long long)o->vehicles);
   } else if (o->days < 1 || o->days > MAX_DAYS) {
     field = "days";
-    tt_error_set(err, TT_INVALID, "days must be between 1 and %lld, got %lld",
-                 (long long)MAX_DAYS, (long long)o->days);
+    tt_error_set(err, TT_INVALID, "days must be between 1 and %lld, got %lld", (long long)MAX_DAYS,
+                 (long long)o->days);
   } else if (o->interval_us < TT_USEC_PER_SEC || o->interval_us > TT_USEC_PER_HOUR ||
              o->interval_us % TT_USEC_PER_SEC) {
     field = "interval";
@@ -140,8 +140,8 @@ static void remove_stale(const char *dir) {
     while ((e = readdir(d))) {
       const char *n = e->d_name;
       size_t len = strlen(n);
-      int is_day = !strncmp(n, "telemetry-", 10) &&
-                   ((len == 24 && !strcmp(n + 20, ".csv")) || (len == 26 && !strcmp(n + 20, ".jsonl")));
+      int is_day = !strncmp(n, "telemetry-", 10) && ((len == 24 && !strcmp(n + 20, ".csv")) ||
+                                                     (len == 26 && !strcmp(n + 20, ".jsonl")));
       if (!is_day) continue;
       char f[4500];
       snprintf(f, sizeof f, "%s/%s", path, n);
@@ -179,7 +179,8 @@ static void *job_run(void *arg) {
 static void add_counts(tt_sim_counts *a, const tt_sim_counts *b) {
   int64_t *x = (int64_t *)a;
   const int64_t *y = (const int64_t *)b;
-  for (size_t i = 0; i < sizeof *a / sizeof(int64_t); i++) x[i] += y[i];
+  for (size_t i = 0; i < sizeof *a / sizeof(int64_t); i++)
+    x[i] += y[i];
 }
 
 static int default_threads(void) {
@@ -224,12 +225,16 @@ static tt_err run_day(tt__vehicle *vehicles, const tt__sim_ctx *ctx, job *jobs, 
     }
     job_run(&jobs[0]);
     for (int k = 1; k < n; k++) {
-      if (started[k]) pthread_join(tids[k], NULL);
-      else job_run(&jobs[k]);
+      if (started[k])
+        pthread_join(tids[k], NULL);
+      else
+        job_run(&jobs[k]);
     }
     for (int k = 0; k < n && !rc; k++) {
-      if (jobs[k].failed) rc = tt_error_set(err, TT_NOMEM, "out of memory formatting rows");
-      else rc = out_write(&f, jobs[k].out.p, jobs[k].out.len, err);
+      if (jobs[k].failed)
+        rc = tt_error_set(err, TT_NOMEM, "out of memory formatting rows");
+      else
+        rc = out_write(&f, jobs[k].out.p, jobs[k].out.len, err);
       *rows += jobs[k].rows;
     }
     if (rc) goto fail;
@@ -250,8 +255,10 @@ static tt_err write_events(tt__vehicle *vehicles, const tt_sim_options *o, const
   if (o->format == TT_SIM_CSV) rc = out_write(&f, header, strlen(header), err);
   for (int64_t i = 0; i < o->vehicles && !rc; i++) {
     const tt__buf *b = (const tt__buf *)((const char *)&vehicles[i] + buf_offset);
-    if (b->failed) rc = tt_error_set(err, TT_NOMEM, "out of memory formatting events");
-    else if (b->len) rc = out_write(&f, b->p, b->len, err);
+    if (b->failed)
+      rc = tt_error_set(err, TT_NOMEM, "out of memory formatting events");
+    else if (b->len)
+      rc = out_write(&f, b->p, b->len, err);
   }
   if (rc) {
     out_abort(&f);
@@ -281,14 +288,17 @@ static tt_err write_vehicles(tt__vehicle *vehicles, const tt_sim_options *o, tt_
       tt__buf_putc(&b, '"');
     }
     for (int k = 0; k < 5; k++) {
-      if (csv) tt__buf_putc(&b, ',');
+      if (csv)
+        tt__buf_putc(&b, ',');
       else {
         tt__buf_puts(&b, ",\"");
         tt__buf_puts(&b, keys[k]);
         tt__buf_puts(&b, "\":");
       }
-      if (!vals[k]) tt__fmt_fixed(&b, v->build_year, 0);
-      else if (csv) tt__buf_puts(&b, vals[k]);
+      if (!vals[k])
+        tt__fmt_fixed(&b, v->build_year, 0);
+      else if (csv)
+        tt__buf_puts(&b, vals[k]);
       else {
         tt__buf_putc(&b, '"');
         tt__buf_puts(&b, vals[k]);
@@ -306,8 +316,10 @@ static tt_err write_vehicles(tt__vehicle *vehicles, const tt_sim_options *o, tt_
     out_file f;
     rc = out_open(&f, path, err);
     if (!rc) rc = out_write(&f, b.p, b.len, err);
-    if (!rc) rc = out_commit(&f, err);
-    else if (f.fd >= 0) out_abort(&f);
+    if (!rc)
+      rc = out_commit(&f, err);
+    else if (f.fd >= 0)
+      out_abort(&f);
   }
   tt__buf_free(&b);
   return rc;
@@ -383,8 +395,10 @@ static tt_err write_manifest(const tt_sim_options *o, const tt_sim_counts *c,
     out_file f;
     rc = out_open(&f, path, err);
     if (!rc) rc = out_write(&f, b.p, b.len, err);
-    if (!rc) rc = out_commit(&f, err);
-    else if (f.fd >= 0) out_abort(&f);
+    if (!rc)
+      rc = out_commit(&f, err);
+    else if (f.fd >= 0)
+      out_abort(&f);
   }
   tt__buf_free(&b);
   return rc;
@@ -406,7 +420,8 @@ tt_err tt_sim_run(const tt_sim_options *o, tt_sim_counts *counts, tt_error *err)
     rc = tt_error_set(err, TT_NOMEM, "out of memory for %lld vehicles", (long long)o->vehicles);
     goto out;
   }
-  for (int64_t i = 0; i < o->vehicles; i++) tt__vehicle_init(&vehicles[i], o, i);
+  for (int64_t i = 0; i < o->vehicles; i++)
+    tt__vehicle_init(&vehicles[i], o, i);
 
   /* group size: a running engine writes a row per interval for ~a third of
    * the day, ~200 bytes each */
@@ -435,7 +450,8 @@ tt_err tt_sim_run(const tt_sim_options *o, tt_sim_counts *counts, tt_error *err)
 
   tt_sim_counts total;
   memset(&total, 0, sizeof total);
-  for (int64_t i = 0; i < o->vehicles; i++) add_counts(&total, &vehicles[i].counts);
+  for (int64_t i = 0; i < o->vehicles; i++)
+    add_counts(&total, &vehicles[i].counts);
   total.vehicles = o->vehicles;
   total.telemetry_files = o->days;
   if ((rc = write_manifest(o, &total, day_rows, err))) goto out;
@@ -443,9 +459,11 @@ tt_err tt_sim_run(const tt_sim_options *o, tt_sim_counts *counts, tt_error *err)
 
 out:
   if (vehicles)
-    for (int64_t i = 0; i < o->vehicles; i++) tt__vehicle_free(&vehicles[i]);
+    for (int64_t i = 0; i < o->vehicles; i++)
+      tt__vehicle_free(&vehicles[i]);
   if (jobs)
-    for (int k = 0; k < nthreads; k++) tt__buf_free(&jobs[k].out);
+    for (int k = 0; k < nthreads; k++)
+      tt__buf_free(&jobs[k].out);
   free(jobs);
   free(day_rows);
   free(vehicles);
