@@ -9,13 +9,14 @@
 
 #include "cli.h"
 #include "core/json_escape.h"
+#include "telltale/progress.h"
 #include "telltale/sim.h"
 #include "telltale/time.h"
 
 static void help(FILE *f) {
   fprintf(f, "usage: telltale simulate --vehicles N --days D --seed S --out DIR\n"
              "                         [--interval 60s] [--start 2026-01-01] [--format csv|jsonl]\n"
-             "                         [--threads N] [--output table|json]\n"
+             "                         [--threads N] [--output table|json] [--no-progress]\n"
              "\n"
              "Write the telemetry and event files of a simulated vehicle fleet, in the tables\n"
              "of the example schema (telemetry, dtc, maintenance, failures, vehicles):\n"
@@ -42,7 +43,11 @@ static void help(FILE *f) {
              "  --format F       csv (default, with a header row) or jsonl (JSON lines)\n"
              "  --threads N      worker threads, 0 = one per core (default); the output does\n"
              "                   not depend on it\n"
-             "  --output FMT     summary as table (default) or json\n");
+             "  --output FMT     summary as table (default) or json\n"
+             "  --no-progress    no progress bar (it is shown only on a terminal anyway)\n"
+             "\n"
+             "Exit: 0 done, 64 bad option (named in the message), 1 a file could not be\n"
+             "written (named in the message).\n");
 }
 
 static int parse_i64(const char *s, int64_t *out) {
@@ -54,10 +59,10 @@ static int parse_i64(const char *s, int64_t *out) {
   return 0;
 }
 
-static void progress(void *ud, int64_t done, int64_t total) {
-  (void)ud;
-  fprintf(stderr, "\rsimulating: day %" PRId64 "/%" PRId64 " ", done, total);
-  if (done == total) fputc('\n', stderr);
+static void on_progress(void *ud, int64_t done, int64_t total) {
+  tt_progress **bar = ud;
+  if (!*bar) *bar = tt_progress_new("simulate", (uint64_t)total, "days");
+  tt_progress_set(*bar, (uint64_t)done);
 }
 
 int cmd_simulate(cli *ctx, int argc, char **argv) {
@@ -67,13 +72,18 @@ int cmd_simulate(cli *ctx, int argc, char **argv) {
   }
   tt_sim_options o;
   tt_sim_options_init(&o);
-  int out = CLI_OUT_TABLE, c, have_v = 0, have_d = 0, have_s = 0;
-  static const struct option opts[] = {
-      {"vehicles", required_argument, 0, 'v'}, {"days", required_argument, 0, 'd'},
-      {"seed", required_argument, 0, 's'},     {"out", required_argument, 0, 'O'},
-      {"interval", required_argument, 0, 'i'}, {"start", required_argument, 0, 'S'},
-      {"format", required_argument, 0, 'f'},   {"threads", required_argument, 0, 't'},
-      {"output", required_argument, 0, 'o'},   {0, 0, 0, 0}};
+  int out = CLI_OUT_TABLE, c, have_v = 0, have_d = 0, have_s = 0, no_progress = 0;
+  static const struct option opts[] = {{"vehicles", required_argument, 0, 'v'},
+                                       {"days", required_argument, 0, 'd'},
+                                       {"seed", required_argument, 0, 's'},
+                                       {"out", required_argument, 0, 'O'},
+                                       {"interval", required_argument, 0, 'i'},
+                                       {"start", required_argument, 0, 'S'},
+                                       {"format", required_argument, 0, 'f'},
+                                       {"threads", required_argument, 0, 't'},
+                                       {"output", required_argument, 0, 'o'},
+                                       {"no-progress", no_argument, 0, 'P'},
+                                       {0, 0, 0, 0}};
   while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     int64_t n;
     switch (c) {
@@ -134,13 +144,19 @@ int cmd_simulate(cli *ctx, int argc, char **argv) {
   if (optind < argc) return cli_usage_error("simulate: unexpected argument '%s'", argv[optind]);
   if (!have_v || !have_d || !have_s || !o.out_dir)
     return cli_usage_error("simulate needs --vehicles, --days, --seed and --out (see --help)");
-  if (ctx->stderr_tty && out == CLI_OUT_TABLE) o.progress = progress;
+  tt_progress *bar = NULL;
+  if (!no_progress) {
+    o.progress = on_progress;
+    o.progress_ud = &bar;
+  }
 
   tt_error err;
   tt_error_clear(&err);
   tt_sim_counts n;
   double t0 = tt_monotonic();
-  if (tt_sim_run(&o, &n, &err) != TT_OK) return cli_fail(&err);
+  tt_err rc = tt_sim_run(&o, &n, &err);
+  tt_progress_finish(bar);
+  if (rc != TT_OK) return cli_fail(&err);
   double secs = tt_monotonic() - t0;
   double rate = secs > 0 ? (double)n.telemetry / secs : 0;
 
