@@ -112,6 +112,9 @@ int cmd_simulate(cli *ctx, int argc, char **argv) {
     case 'O':
       o.out_dir = optarg;
       break;
+    case 'P':
+      no_progress = 1;
+      break;
     case 'i':
       if (tt_duration_parse(optarg, &o.interval_us))
         return cli_usage_error("--interval wants a duration such as 60s, got '%s'", optarg);

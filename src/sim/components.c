@@ -86,7 +86,7 @@ void tt__components_init(tt__vehicle *v) {
   v->km_since_service = tt__rng_range(r, 0, v->spec->service_km);
   v->days_since_service = tt__rng_range(r, 0, 365);
   v->last_p0217 = v->last_p0562 = INT64_MIN / 2;
-  v->crank_v = 10.2;
+  v->crank_v = 10.5 - v->batt_age_v - (v->engine_type[0] == 'd' ? 0.3 : 0); /* as if started yesterday */
 }
 
 /* Take the vehicle off the road until `until`; the repair or service is

@@ -92,7 +92,7 @@ void tt__vehicle_init(tt__vehicle *v, const tt_sim_options *o, int64_t index) {
   v->weather_c = 3 * tt__rng_normal(r);
   v->ambient_c = tt__climate_ambient(&tt__regions[v->region], o->start) + v->weather_c;
   v->coolant = v->ambient_c;
-  v->last_parked_slot = -1;
+  v->last_parked_slot = INT64_MIN; /* no parked row written yet */
   tt__components_init(v);
 }
 
