@@ -62,6 +62,7 @@ typedef struct tt_sim_options {
  * (must be set), threads 0. */
 void tt_sim_options_init(tt_sim_options *o);
 
+/* All fields are int64_t (the simulator sums them as an array). */
 typedef struct tt_sim_counts {
   /* rows written per table (data lines, without the CSV header) */
   int64_t telemetry, dtc, maintenance, failures, vehicles;

@@ -176,6 +176,10 @@ static void *job_run(void *arg) {
   return NULL;
 }
 
+/* Every field of tt_sim_counts is an int64_t, so vehicles' counts are summed
+ * as arrays; the assertion catches a field of another type. */
+_Static_assert(sizeof(tt_sim_counts) % sizeof(int64_t) == 0, "tt_sim_counts: int64_t fields only");
+
 static void add_counts(tt_sim_counts *a, const tt_sim_counts *b) {
   int64_t *x = (int64_t *)a;
   const int64_t *y = (const int64_t *)b;
