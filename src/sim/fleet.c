@@ -78,7 +78,7 @@ void tt__vehicle_init(tt__vehicle *v, const tt_sim_options *o, int64_t index) {
   v->build_year = (int)year - age;
   v->age_years = age;
   v->aggressiveness = tt__rng_range(r, 0.7, 1.4);
-  v->thermostat_c = tt__rng_range(r, 88, 92);
+  v->thermostat_c = tt__rng_range(r, 85, 97);
   v->shift_start_h = f->shift_start_h + 0.5 * tt__rng_normal(r);
   v->shift_len_h = f->shift_len_h + 0.5 * tt__rng_normal(r);
   if (v->shift_start_h < 0.5) v->shift_start_h = 0.5;

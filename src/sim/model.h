@@ -181,8 +181,8 @@ void tt__components_step(tt__vehicle *v, tt_time t, double dt);
 /* An engine start at t: returns the cranking voltage, or a value < 0 when the
  * battery fails to start the engine (a failure is recorded). */
 double tt__components_crank(tt__vehicle *v, tt_time t);
-/* Brake pad wear for a speed drop from v0 to v1 (km/h) and distance (km). */
-void tt__components_brake(tt__vehicle *v, double v0, double v1, double km);
+/* Brake pad wear over km driven on the current road type. */
+void tt__components_brake(tt__vehicle *v, double km);
 /* Called when the engine runs hot enough to boil over: fails cooling. */
 void tt__components_overheat(tt__vehicle *v, tt_time t);
 /* Events, formatted into the vehicle's buffers in v->format. */

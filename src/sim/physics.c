@@ -164,7 +164,7 @@ void tt__vehicle_step(tt__vehicle *v, tt_time t, double dt) {
   double km = 0.5 * (v0 + v->speed) * dt / 3600.0;
   v->odometer_km += km;
   v->km_since_service += km;
-  tt__components_brake(v, v0, v->speed, km);
+  tt__components_brake(v, km);
 
   /* engine speed */
   if (v->mode == TT__DRIVING)
@@ -181,7 +181,7 @@ void tt__vehicle_step(tt__vehicle *v, tt_time t, double dt) {
                                 0, 1)
                         : 0;
   if (running) {
-    double target = v->thermostat_c + 6 * load + 38 * pow(v->cool_deg, 1.5) * (0.3 + load);
+    double target = v->thermostat_c + 6 * load + 22 * v->cool_deg * v->cool_deg * (0.3 + load);
     v->coolant += (target - v->coolant) * lag(dt, 300);
     if (v->cool_deg >= 1 && load > 0.3) {
       v->coolant = tt__rng_range(r, 124, 138);
