@@ -369,6 +369,7 @@ TT_TEST_TIMEOUT(failures_are_preceded_by_degradation, 600) {
   /* crank: cranking voltage (engine running rows); cool: coolant while
    * running; tyre: lowest tyre pressure; pad: brake pad thickness */
   static series crank[NV], cool[NV], tyre[NV], pad[NV];
+  static unsigned char seen[NV][DAYS]; /* a row with this vehicle and date */
   for (int d = 0; d < DAYS; d++) {
     char path[512];
     tt_time day = tt_time_from_civil(2026, 1, 1) + d * TT_USEC_PER_DAY;
@@ -385,6 +386,9 @@ TT_TEST_TIMEOUT(failures_are_preceded_by_degradation, 600) {
       CHECK(v >= 0 && v < NV);
       tt_time ts;
       CHECK(tt_time_parse_iso(f[1], strlen(f[1]), &ts) == 0);
+      int64_t day_index = tt_time_day(ts) - tt_time_day(tt_time_from_civil(2026, 1, 1));
+      CHECK(day_index >= 0 && day_index < DAYS);
+      seen[v][day_index] = 1;
       int running = !strcmp(f[3], "true");
       /* skip spikes: values the physics never produces */
       double cv = *f[9] ? atof(f[9]) : NAN, ct = *f[6] ? atof(f[6]) : NAN;
@@ -403,6 +407,15 @@ TT_TEST_TIMEOUT(failures_are_preceded_by_degradation, 600) {
     }
     free(text);
   }
+
+  /* a vehicle-day without rows is a silent one: parked and broken-down
+   * vehicles still report hourly */
+  long long empty_days = 0;
+  for (int v = 0; v < NV; v++)
+    for (int d = 0; d < DAYS; d++)
+      empty_days += !seen[v][d];
+  CHECK(c.silent_vehicle_days > 0);
+  CHECK_EQ_INT(empty_days, c.silent_vehicle_days);
 
   char *text = read_all("out/failures.csv", NULL);
   char *save = NULL;
