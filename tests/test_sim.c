@@ -4,6 +4,9 @@
 #include <stdint.h>
 #include <unistd.h>
 
+#include "sim/buf.h"
+#include "sim/model.h"
+#include "sim/rng.h"
 #include "telltale/schema.h"
 #include "telltale/sim.h"
 #include "telltale/time.h"
@@ -588,4 +591,60 @@ static void check_ingest(const char *proj, tt_sim_format f) {
 TT_TEST(ingest_counts_match_the_manifest) {
   check_ingest("csv", TT_SIM_CSV);
   check_ingest("jsonl", TT_SIM_JSONL);
+}
+
+/* Internal pieces: the fixed-point writer against printf, the random
+ * streams' moments. */
+
+TT_TEST(fixed_point_matches_printf) {
+  tt__rng r;
+  tt__rng_seed(&r, 99, 0);
+  tt__buf b = {0};
+  for (int i = 0; i < 200000; i++) {
+    int dec = (int)tt__rng_below(&r, 4);
+    double mag = pow(10, tt__rng_range(&r, -3, 7));
+    double x = (tt__rng_uniform(&r) - 0.5) * 2 * mag;
+    if (i < 8) x = (double[]){0, -0.0, -0.04, 0.05, -0.05, 9.995, 1e6, -123.456}[i];
+    double scaled = fabs(x) * pow(10, dec);
+    double frac = scaled - floor(scaled);
+    if (fabs(frac - 0.5) < 1e-6) continue; /* a tie: printf rounds the exact binary value */
+    tt__buf_reset(&b);
+    tt__fmt_fixed(&b, x, dec);
+    tt__buf_putc(&b, 0);
+    char want[64];
+    snprintf(want, sizeof want, "%.*f", dec, x);
+    /* printf writes "-0.0" for tiny negatives; telemetry never shows a minus zero */
+    const char *w = want;
+    if (want[0] == '-' && strspn(want + 1, "0.") == strlen(want + 1)) w = want + 1;
+    CHECK_MSG(!b.failed && !strcmp(b.p, w), "%.17g with %d decimals: got %s, printf %s", x, dec,
+              b.p, want);
+  }
+  tt__buf_free(&b);
+}
+
+TT_TEST(random_streams) {
+  tt__rng a, b, a2;
+  tt__rng_seed(&a, 1, 0);
+  tt__rng_seed(&a2, 1, 0);
+  tt__rng_seed(&b, 1, 1);
+  double sum = 0, sum2 = 0, cross = 0, umin = 1, umax = 0;
+  enum { N = 1000000 };
+  for (int i = 0; i < N; i++) {
+    double x = tt__rng_normal(&a), y = tt__rng_normal(&b);
+    CHECK(x == tt__rng_normal(&a2)); /* same seed and stream: same sequence */
+    sum += x;
+    sum2 += x * x;
+    cross += x * y;
+    CHECK(fabs(x) <= 3.47);
+    double u = tt__rng_uniform(&b);
+    umin = fmin(umin, u);
+    umax = fmax(umax, u);
+    CHECK(u >= 0 && u < 1);
+  }
+  CHECK_NEAR(sum / N, 0, 0.005);
+  CHECK_NEAR(sum2 / N, 1, 0.01);
+  CHECK_NEAR(cross / N, 0, 0.005); /* neighbouring streams are uncorrelated */
+  CHECK(umin < 1e-5 && umax > 1 - 1e-5);
+  for (int i = 0; i < 1000; i++)
+    CHECK(tt__rng_below(&a, 7) < 7);
 }
