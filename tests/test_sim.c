@@ -648,3 +648,20 @@ TT_TEST(random_streams) {
   for (int i = 0; i < 1000; i++)
     CHECK(tt__rng_below(&a, 7) < 7);
 }
+
+TT_TEST(foreign_files_are_left_alone) {
+  /* a directory without simulation.json is not ours: other files stay */
+  tt_test_write_file("d/dtc.jsonl", "mine\n");
+  tt_test_write_file("d/telemetry/telemetry-2020-01-01.csv", "mine\n");
+  tt_sim_counts c;
+  run_sim("d", 2, 1, 1, 60, TT_SIM_CSV, 1, &c);
+  CHECK_EQ_INT(
+      tt_test_sh("grep -qx mine d/dtc.jsonl && grep -qx mine d/telemetry/telemetry-2020-01-01.csv"),
+      0);
+  CHECK_EQ_INT(tt_test_sh("test -s d/dtc.csv && test -s d/simulation.json"), 0);
+  /* a second run into a simulation directory replaces the earlier run's files */
+  run_sim("d", 2, 1, 1, 60, TT_SIM_JSONL, 1, &c);
+  CHECK_EQ_INT(
+      tt_test_sh("test ! -e d/dtc.csv && test -e d/dtc.jsonl && ! grep -q mine d/dtc.jsonl"), 0);
+  CHECK_EQ_INT(tt_test_sh("test ! -e d/telemetry/telemetry-2020-01-01.csv"), 0);
+}

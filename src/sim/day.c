@@ -46,7 +46,7 @@ int tt__vehicle_day(tt__vehicle *v, const tt__sim_ctx *c, tt_time day_start, tt_
       int64_t cadence =
           (v->parked_s < PARKED_EARLY_FOR_S ? PARKED_EARLY_S : PARKED_LATE_S) * TT_USEC_PER_SEC;
       int64_t slot = (t - o->start) / cadence;
-      /* slots of the two cadences are told apart by the cadence's sign bit */
+      /* slots of the two cadences are told apart by the key's sign */
       int64_t key = cadence == PARKED_EARLY_S * TT_USEC_PER_SEC ? slot : -slot - 1;
       if (key == v->last_parked_slot) continue;
       v->last_parked_slot = key;

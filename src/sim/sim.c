@@ -130,9 +130,13 @@ static void out_abort(out_file *f) {
 }
 
 /* Remove telemetry day files and event files a previous run left behind
- * (other days, other format), so the directory holds one simulation. */
+ * (other days, other format), so the directory holds one simulation. Only
+ * in a directory that holds a simulation (simulation.json): files of the
+ * same names in any other directory are the user's, and left alone. */
 static void remove_stale(const char *dir) {
   char path[4200];
+  snprintf(path, sizeof path, "%s/simulation.json", dir);
+  if (!tt_path_exists(path)) return;
   snprintf(path, sizeof path, "%s/telemetry", dir);
   DIR *d = opendir(path);
   if (d) {
