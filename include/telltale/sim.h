@@ -51,7 +51,7 @@ typedef struct tt_sim_options {
   int64_t interval_us; /* sampling interval while the engine runs; whole seconds, 1 s .. 1 h */
   tt_time start;       /* midnight UTC of the first day */
   tt_sim_format format;
-  const char *out_dir; /* created if missing; existing simulator files are replaced */
+  const char *out_dir; /* created if missing; an earlier simulation's files in it are replaced */
   int threads;         /* 0: one per core. Does not change the output. */
   /* Called after each simulated day from the calling thread (may be NULL). */
   void (*progress)(void *ud, int64_t days_done, int64_t days_total);
