@@ -1,7 +1,9 @@
 /* Fleet simulator: determinism, counts against the files, schema ranges,
  * imperfections, and degradation before each failure. */
 #include <jansson.h>
+#include <signal.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "sim/buf.h"
@@ -664,4 +666,28 @@ TT_TEST(foreign_files_are_left_alone) {
   CHECK_EQ_INT(
       tt_test_sh("test ! -e d/dtc.csv && test -e d/dtc.jsonl && ! grep -q mine d/dtc.jsonl"), 0);
   CHECK_EQ_INT(tt_test_sh("test ! -e d/telemetry/telemetry-2020-01-01.csv"), 0);
+}
+
+TT_TEST(write_failure_names_the_file) {
+  /* a file size limit makes write(2) fail with EFBIG part-way through the
+   * first day's file (this test runs in its own process) */
+  signal(SIGXFSZ, SIG_IGN);
+  struct rlimit rl = {.rlim_cur = 200000, .rlim_max = 200000};
+  CHECK(setrlimit(RLIMIT_FSIZE, &rl) == 0);
+  tt_sim_options o;
+  tt_sim_options_init(&o);
+  o.vehicles = 20;
+  o.days = 2;
+  o.out_dir = "full";
+  tt_error e;
+  tt_error_clear(&e);
+  tt_sim_counts c;
+  CHECK_EQ_INT(tt_sim_run(&o, &c, &e), TT_IO);
+  CHECK_STR_CONTAINS(e.file, "full/telemetry/telemetry-2026-01-01.csv.tmp");
+  CHECK_STR_CONTAINS(e.msg, "write failed");
+  /* no half-written file under a final name, no manifest */
+  CHECK_EQ_INT(tt_test_sh("test ! -e full/telemetry/telemetry-2026-01-01.csv && "
+                          "test ! -e full/telemetry/telemetry-2026-01-01.csv.tmp && "
+                          "test ! -e full/simulation.json"),
+               0);
 }
