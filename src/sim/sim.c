@@ -56,10 +56,12 @@ static tt_err check_options(const tt_sim_options *o, tt_error *err) {
   } else if (o->start % TT_USEC_PER_DAY) {
     field = "start";
     tt_error_set(err, TT_INVALID, "start must be a date (midnight UTC), e.g. 2026-01-01");
-  } else if (o->start < tt_time_from_civil(1980, 1, 1) ||
+  } else if (o->start < tt_time_from_civil(1995, 1, 1) ||
              o->start > tt_time_from_civil(2090, 1, 1)) {
+    /* vehicles are up to 15 years old: build years stay in the schema's
+     * 1980..2100 */
     field = "start";
-    tt_error_set(err, TT_INVALID, "start must be between 1980 and 2090");
+    tt_error_set(err, TT_INVALID, "start must be between 1995-01-01 and 2090-01-01");
   } else if (o->format != TT_SIM_CSV && o->format != TT_SIM_JSONL) {
     field = "format";
     tt_error_set(err, TT_INVALID, "format must be csv or jsonl");
