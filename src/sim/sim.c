@@ -1,8 +1,9 @@
 /* tt_sim_run: the simulation loop and the files.
  *
- * Day by day, vehicles are simulated in groups; within a group each thread
- * takes a contiguous slice of vehicles and formats their rows into its own
- * buffer, and the buffers are written in vehicle order. A vehicle's random
+ * Day by day, vehicles are simulated in groups; within a group each worker
+ * thread takes a contiguous slice of vehicles and formats their rows into its
+ * own buffer, and the buffers are written in vehicle order while the next
+ * group is computed (run_days). A vehicle's random
  * stream and state belong to it alone, so the bytes written do not depend on
  * the number of threads. Events stay in each vehicle's buffers until the end
  * and are written in vehicle order (each vehicle's in time order). Every file
