@@ -54,8 +54,8 @@ int tt__vehicle_day(tt__vehicle *v, const tt__sim_ctx *c, tt_time day_start, tt_
       v->last_parked_slot = INT64_MIN;
     }
     tt__vehicle_row(v, t, &row);
-    int late, oor;
-    int times = tt__imperfect_apply(v, c, &row, &late, &oor);
+    int late;
+    int times = tt__imperfect_apply(v, c, &row, &late);
     tt__row_quantize(&row);
     if (late) {
       tt__fmt_row(&v->late, o->format, v->id, &row);

@@ -26,11 +26,9 @@ void tt__imperfect_day(tt__vehicle *v, tt_time day_start) {
   v->was_silent = 1;
 }
 
-int tt__imperfect_apply(tt__vehicle *v, const tt__sim_ctx *c, tt__row *row, int *late,
-                        int *out_of_range) {
+int tt__imperfect_apply(tt__vehicle *v, const tt__sim_ctx *c, tt__row *row, int *late) {
   tt__rng *r = &v->rng;
   *late = 0;
-  *out_of_range = 0;
   if (row->ts >= v->silent_from && row->ts < v->silent_until) return 0;
 
   /* dropouts: one draw per row decides whether any signal starts one */
@@ -49,10 +47,7 @@ int tt__imperfect_apply(tt__vehicle *v, const tt__sim_ctx *c, tt__row *row, int 
     int out = tt__rng_chance(r, SPIKE_OUT_OF_RANGE);
     row->v[i] = out ? tt__signals[i].spike_out : tt__signals[i].spike_in;
     v->counts.spikes++;
-    if (out) {
-      v->counts.spikes_out_of_range++;
-      *out_of_range = 1;
-    }
+    if (out) v->counts.spikes_out_of_range++;
     return 1;
   }
   u -= SPIKE_PER_ROW;

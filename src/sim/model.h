@@ -192,10 +192,9 @@ void tt__event_failure(tt__vehicle *v, tt_time t, int component);
 
 /* imperfect.c: decide a row's imperfections; returns how many times the row
  * is written now (0: silent or made late, 1, or 2 for a duplicate). *late is
- * set when the row goes to the next day's file instead. *out_of_range when a
- * spike left the schema's range. */
-int tt__imperfect_apply(tt__vehicle *v, const tt__sim_ctx *c, tt__row *row, int *late,
-                        int *out_of_range);
+ * set when the row goes to the next day's file instead. Whether a spike left
+ * the schema's range is judged from the written values (tt__row_out_of_range). */
+int tt__imperfect_apply(tt__vehicle *v, const tt__sim_ctx *c, tt__row *row, int *late);
 /* Start of a day: may start a silent period. */
 void tt__imperfect_day(tt__vehicle *v, tt_time day_start);
 
