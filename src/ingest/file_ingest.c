@@ -136,10 +136,11 @@ static const tt_table_def *table_for(const tt_ingest_options *opt, const char *p
   for (size_t i = 0; i < nt; i++) {
     const tt_table_def *t = tt_schema_table_at(opt->schema, i);
     size_t l = strlen(t->name);
+    if (strncmp(b, t->name, l)) continue; /* also stops at b's end */
     char c = b[l];
-    if (!strncmp(b, t->name, l) && (c == '\0' || c == '-' || c == '_' || c == '.' ||
-                                   (c >= '0' && c <= '9')))
-      if (!best || l > strlen(best->name)) best = t;
+    if ((c == '\0' || c == '-' || c == '_' || c == '.' || (c >= '0' && c <= '9')) &&
+        (!best || l > strlen(best->name)))
+      best = t;
   }
   if (best) {
     snprintf(name, size, "%s", best->name);
