@@ -91,8 +91,8 @@ static void hex(const unsigned char *d, size_t n, char *out) {
 
 /* Write text to path durably: tmp, fsync, rename, dir fsync. */
 static tt_err write_durable(const char *path, const char *text, tt_error *err) {
-  char tmp[PATH_MAX + 8];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  char tmp[PATH_MAX + 32];
+  snprintf(tmp, sizeof tmp, "%s.tmp%ld.%lu", path, (long)getpid(), (unsigned long)pthread_self());
   FILE *f = fopen(tmp, "w");
   if (!f) {
     tt_error_set(err, TT_IO, "cannot write: %s", strerror(errno));

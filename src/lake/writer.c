@@ -294,7 +294,10 @@ static tt_err write_file(tt_lake_writer *w, const char *dir, int has_day, int64_
   char final[PATH_MAX], tmp[PATH_MAX + 16];
   if (snprintf(final, sizeof final, "%s/part-%s.parquet", dir, w->part_id) >= (int)sizeof final)
     return tt_error_set(err, TT_INVALID, "path too long: %s", dir);
-  snprintf(tmp, sizeof tmp, "%s.tmp", final);
+  /* The pid in the temporary name lets two runs over the same input work
+   * side by side: each renames an identical file into place. */
+  snprintf(tmp, sizeof tmp, "%s.tmp%ld", final, (long)getpid());
+  unlink(tmp); /* left by a killed run with the same pid */
   tt_err rc = make_dirs_durable(w->lake->root, dir, err);
   if (rc) return rc;
   char sql[PATH_MAX + 512] = "COPY (SELECT * FROM tt_stage";
