@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tt=${TT:-$PWD/build/cli/telltale}
-build=$(dirname "$(dirname "$tt")")
+build=${BENCH_BUILD:-$(dirname "$(dirname "$tt")")}
 rows=${BENCH_ROWS:-$(awk -v s="${BENCH_SCALE:-1}" 'BEGIN { printf "%d", 10000000 * s }')}
 vehicles=${BENCH_VEHICLES:-1000}
 if [ -n "${BENCH_DIR:-}" ]; then dir=$BENCH_DIR; else
