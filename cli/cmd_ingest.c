@@ -152,7 +152,9 @@ int cmd_ingest(cli *ctx, int argc, char **argv) {
     goto out;
   }
   char *root = tt_config_get_path(ctx->cfg, "lake");
-  tt_err e = root ? tt_lake_open(root, 0, &lake, &err) : tt_error_set(&err, TT_NOMEM, "oom");
+  /* One DuckDB thread: parallelism comes from the ingest workers, each
+   * running its own COPY; more DuckDB threads only spin against them. */
+  tt_err e = root ? tt_lake_open(root, 1, &lake, &err) : tt_error_set(&err, TT_NOMEM, "oom");
   free(root);
   if (e) {
     rc = cli_fail(&err);

@@ -111,6 +111,7 @@ tt_err tt_lake_open(const char *root, int threads, tt_lake **out, tt_error *err)
     rc = tt_error_set(err, TT_DB, "cannot connect to DuckDB");
     goto fail;
   }
+  if ((rc = tt__lake_register_scan(lake, err)) != TT_OK) goto fail;
   if ((rc = tt_lake_refresh(lake, err)) != TT_OK) goto fail;
   duckdb_destroy_config(&cfg);
   *out = lake;
