@@ -28,10 +28,18 @@ fi
 bytes=$(stat -c %s "$csv")
 echo "input: $csv, $rows rows, $((bytes / 1000000)) MB"
 
+# CPU seconds (user + sys) of a command, with bash's own `time` (no
+# package needed): on a shared machine wall time depends on the neighbours,
+# CPU time much less, so both are reported.
+TIMEFORMAT='%U %S'
+cpu_of() { awk '{ printf "%.2f", $1 + $2 }' "$1"; }
+
 # DuckDB alone.
 rm -rf "$dir/duckdb-out"
 sync
-read -r drows dsecs < <("$build/bench/duckdb_convert" "$csv" "$dir/duckdb-out")
+{ time "$build/bench/duckdb_convert" "$csv" "$dir/duckdb-out" > "$dir/duckdb.out"; } 2> "$dir/duckdb.time"
+read -r drows dsecs < "$dir/duckdb.out"
+dcpu=$(cpu_of "$dir/duckdb.time")
 [ "$drows" = "$rows" ] || { echo "duckdb wrote $drows rows, expected $rows" >&2; exit 1; }
 
 # telltale, in a fresh project with the example fleet schema.
@@ -39,8 +47,10 @@ proj=$dir/project
 rm -rf "$proj"
 "$tt" init "$proj" > /dev/null
 sync
-out=$("$tt" -C "$proj" --log-level warn ingest --no-progress --output json \
-        --schema "$proj/schemas/fleet.yaml" --table telemetry "$csv")
+{ time "$tt" -C "$proj" --log-level warn ingest --no-progress --output json \
+    --schema "$proj/schemas/fleet.yaml" --table telemetry "$csv" > "$dir/telltale.out"; } 2> "$dir/telltale.time"
+out=$(cat "$dir/telltale.out")
+tcpu=$(cpu_of "$dir/telltale.time")
 twritten=$(echo "$out" | sed -n 's/.*"written":\([0-9]*\).*/\1/p')
 tsecs=$(echo "$out" | sed -n 's/.*"seconds":\([0-9.]*\).*/\1/p')
 [ "$twritten" = "$rows" ] || { echo "telltale wrote $twritten rows, expected $rows: $out" >&2; exit 1; }
@@ -56,10 +66,13 @@ inlake2=$("$tt" -C "$proj" lake query --output csv "SELECT count(*) AS n FROM te
 
 dsize=$(du -sb "$dir/duckdb-out" | cut -f1)
 tsize=$(du -sb "$proj/lake/telemetry" | cut -f1)
-awk -v r="$rows" -v d="$dsecs" -v t="$tsecs" -v a="$asecs" -v ds="$dsize" -v ts="$tsize" 'BEGIN {
-  printf "%-34s %10.0f rows/s  %7.2f s  %6.0f MB parquet\n", "duckdb read_csv -> COPY parquet", r / d, d, ds / 1e6
-  printf "%-34s %10.0f rows/s  %7.2f s  %6.0f MB parquet\n", "telltale ingest (validating)", r / t, t, ts / 1e6
-  printf "ratio telltale/duckdb (rows/s):    %.2f\n", d / t
-  printf "re-ingest of the same file:        %.2f s (nothing written)\n", a
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+awk -v r="$rows" -v d="$dsecs" -v t="$tsecs" -v a="$asecs" -v ds="$dsize" -v ts="$tsize" \
+    -v dc="$dcpu" -v tc="$tcpu" 'BEGIN {
+  printf "%-32s %10s %8s %8s %14s %8s\n", "", "rows/s", "wall s", "CPU s", "rows/CPU-s", "MB"
+  printf "%-32s %10.0f %8.2f %8.2f %14.0f %8.0f\n", "duckdb read_csv -> COPY parquet", r / d, d, dc, r / dc, ds / 1e6
+  printf "%-32s %10.0f %8.2f %8.2f %14.0f %8.0f\n", "telltale ingest (validating)", r / t, t, tc, r / tc, ts / 1e6
+  printf "ratio telltale/duckdb: rows/s %.2f, rows per CPU-second %.2f\n", d / t, dc / tc
+  printf "re-ingest of the same file: %.2f s (nothing written)\n", a
 }'
 rm -rf "$dir/duckdb-out" "$proj"
