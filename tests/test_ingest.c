@@ -12,6 +12,7 @@
 #include "telltale/ingest.h"
 #include "telltale/lake.h"
 #include "telltale/project.h"
+#include "telltale/registry.h"
 #include "telltale/time.h"
 #include "tt_test.h"
 
@@ -486,4 +487,31 @@ TT_TEST_TIMEOUT(crash_kill9_then_rerun_exactly_once, 600) {
   free(res);
   /* No temporary file is visible to readers (they end in .tmp, not .parquet). */
   CHECK_EQ_INT(tt_test_sh("cd p && ! find lake -name '*.parquet' | grep -q tmp"), 0);
+}
+
+/* Without --schema, the latest registered schema that has the table. */
+TT_TEST(cli_schema_from_registry) {
+  project();
+  tt_registry *reg;
+  tt_error e;
+  tt_error_clear(&e);
+  CHECK_OK(tt_registry_open("sqlite:telltale.db", "p", &reg, &e));
+  tt_schema *s = fleet();
+  int created = 0;
+  CHECK_OK(tt_registry_schema_register(reg, s, 0, &created, NULL, &e));
+  CHECK_EQ_INT(created, 1);
+  tt_registry_close(reg);
+  tt_schema_destroy(s);
+  tt_test_write_file("p/dtc.csv", "V1,2026-01-01T00:00:00Z,P1,1\n");
+  int st;
+  char *out = tt_test_sh_out(&st, "cd p && %s ingest --no-progress --output json dtc.csv", tt_test_cli());
+  CHECK_EQ_INT(st, 0);
+  CHECK_STR_CONTAINS(out, "\"written\":1");
+  free(out);
+  /* A table no registered schema has. */
+  tt_test_write_file("p/wheels.csv", "x\n");
+  out = tt_test_sh_out(&st, "cd p && %s ingest --no-progress --table wheels wheels.csv 2>&1", tt_test_cli());
+  CHECK(st != 0);
+  CHECK_STR_CONTAINS(out, "no registered schema has table 'wheels'");
+  free(out);
 }
