@@ -278,8 +278,10 @@ TT_TEST(bad_inputs_are_dead_lettered_with_reason_and_line) {
                      "{\"vehicle_id\":\"V1\",\"ts\":\"2026-01-01T00:00:00Z\",\"speed_kmh\":3\n"
                      "{\"vehicle_id\":\"V1\",\"ts\":\"2026-01-01T00:01:00Z\",\"wheels\":4}\n");
   tt_test_write_file("in/empty/maintenance.csv", "");
+  tt_test_write_file("in/simulation.json", "{\"not\":\"a table\"}\n"); /* a manifest */
   tt_ingest_stats st = ingest(s, NULL, 0, 0, TT_OK, "in", NULL);
   CHECK_EQ_INT(st.files, 3);
+  CHECK_EQ_INT(st.files_skipped, 1);
   CHECK_EQ_INT(st.read, 9 + 3);
   CHECK_EQ_INT(st.written, 3 + 1);
   CHECK_EQ_INT(st.by_reason[TT_REJECT_PARSE], 2);

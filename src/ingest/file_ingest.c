@@ -652,7 +652,7 @@ static void input_failed(run *r, tt_error *first, const tt_error *e) {
   if (first->code == TT_OK) *first = *e;
 }
 
-static void ingest_one(run *r, const char *path, tt_error *first) {
+static void ingest_one(run *r, const char *path, tt_error *first, int in_dir) {
   tt_error e;
   tt_error_clear(&e);
   in_file *f = calloc(1, sizeof *f);
@@ -691,6 +691,15 @@ static void ingest_one(run *r, const char *path, tt_error *first) {
     }
   }
   if (!is_stdin) f->t = table_for(r->opt, path, name, sizeof name);
+  if (!f->t && in_dir && !r->opt->table) {
+    /* A directory may hold other files (a manifest, a README): say so, but
+     * it is not an error the way a named file without a table is. */
+    tt_warn("ingest", "%s: skipped, no table '%s' in schema %s", path, name,
+            tt_schema_name(r->opt->schema));
+    r->st->files_skipped++;
+    file_release(r, f);
+    return;
+  }
   if (!f->t) {
     if (name[0])
       tt_error_set(&e, TT_SCHEMA, "no table '%s' in schema %s (use --table)", name,
@@ -744,7 +753,7 @@ static void ingest_path(run *r, const char *path, tt_error *first, int depth) {
     free(ents);
     return;
   }
-  ingest_one(r, path, first);
+  ingest_one(r, path, first, depth > 0);
 }
 
 static void total_bytes(run *r, const char *path, int depth) {
