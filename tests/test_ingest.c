@@ -449,10 +449,11 @@ TT_TEST_TIMEOUT(crash_kill9_then_rerun_exactly_once, 600) {
   }
   fclose(f);
   srand((unsigned)time(NULL) ^ (unsigned)getpid());
-  int kills = 0;
-  /* Until 5 runs were killed (re-runs skip finished chunks, so later runs
-   * are shorter and some finish before their kill). */
-  for (int round = 0; round < 40 && kills < 5; round++) {
+  int kills = 0, partial = 0;
+  /* Until 5 runs were killed, one of them after some chunks were done and
+   * before all were (re-runs skip finished chunks, so later runs are
+   * shorter and some finish before their kill). */
+  for (int round = 0; round < 60 && (kills < 5 || !partial); round++) {
     pid_t pid = fork();
     if (pid == 0) {
       if (chdir("p") != 0) _exit(127);
@@ -466,14 +467,24 @@ TT_TEST_TIMEOUT(crash_kill9_then_rerun_exactly_once, 600) {
     /* Random moment: from right at start to well into the run. */
     usleep((useconds_t)(rand() % 250000));
     int status;
+    int killed = 0;
     if (waitpid(pid, &status, WNOHANG) == 0) {
       kill(pid, SIGKILL);
       kills++;
+      killed = 1;
     }
     waitpid(pid, &status, 0);
+    if (killed && !partial) {
+      char *m = tt_test_sh_out(NULL, "find p/lake/_ingest/done -name '*.done' 2>/dev/null | wc -l");
+      int done = atoi(m);
+      free(m);
+      /* 4.5 MB in 64 KiB chunks: about 70 chunks in all. */
+      if (done > 0 && done < 60) partial = done;
+    }
   }
-  fprintf(stderr, "crash test: %d runs killed with SIGKILL\n", kills);
-  CHECK(kills > 0);
+  fprintf(stderr, "crash test: %d runs killed with SIGKILL, one with %d chunks done\n", kills,
+          partial);
+  CHECK(kills > 0 && partial > 0);
   int st;
   char *out = cli(&st, "--output json telemetry.csv");
   CHECK_EQ_INT(st, 0);
