@@ -52,6 +52,7 @@ int cmd_config(cli *ctx, int argc, char **argv);
 int cmd_init(cli *ctx, int argc, char **argv);
 int cmd_simulate(cli *ctx, int argc, char **argv);
 int cmd_schema(cli *ctx, int argc, char **argv);
+int cmd_registry(cli *ctx, int argc, char **argv);
 int cmd_ingest(cli *ctx, int argc, char **argv);
 int cmd_lake(cli *ctx, int argc, char **argv);
 

@@ -21,6 +21,7 @@ static const cli_command commands[] = {
     {"config", cmd_config, "show the effective configuration"},
     {"simulate", cmd_simulate, "write a simulated fleet's telemetry and event files"},
     {"schema", cmd_schema, "validate, register, show, list and diff dataset schemas"},
+    {"registry", cmd_registry, "registry (metadata store) info and search across kinds"},
     {"ingest", cmd_ingest, "validate files and write them to the lake"},
     {"lake", cmd_lake, "query the lake with SQL, show its statistics"},
 };
