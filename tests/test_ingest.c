@@ -464,8 +464,10 @@ TT_TEST_TIMEOUT(crash_kill9_then_rerun_exactly_once, 600) {
             "--no-progress", "--schema", "schemas/fleet.yaml", "telemetry.csv", (char *)NULL);
       _exit(127);
     }
-    /* Random moment: from right at start to well into the run. */
-    usleep((useconds_t)(rand() % 250000));
+    /* Random moment: from right at start to well into the run; the window
+     * grows while no kill has caught a run midway (sanitizer builds are
+     * several times slower). */
+    usleep((useconds_t)(rand() % (250000 * (1 + (partial ? 0 : round / 4)))));
     int status;
     int killed = 0;
     if (waitpid(pid, &status, WNOHANG) == 0) {
