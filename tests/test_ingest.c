@@ -411,6 +411,8 @@ TT_TEST(cli_ingest_summary_stdin_and_exit_codes) {
   CHECK_STR_CONTAINS(out, "\"read\":2,\"written\":1,\"deadlettered\":1");
   CHECK_STR_CONTAINS(out, "\"wrong_type\":1");
   free(out);
+  /* A spool file of a killed run (no such process) is cleaned up. */
+  tt_test_write_file("p/lake/_ingest/spool/stdin-999999999.tmp", "partial");
   /* stdin twice: the content is the identity, so once in the lake. */
   for (int i = 0; i < 2; i++) {
     out = cli(&st, "--table dtc - < dtc.csv");
@@ -420,6 +422,8 @@ TT_TEST(cli_ingest_summary_stdin_and_exit_codes) {
   out = tt_test_sh_out(&st, "cd p && %s lake query --output csv 'SELECT count(*) AS n FROM dtc'", tt_test_cli());
   CHECK_STR_CONTAINS(out, "n\n2\n");
   free(out);
+  CHECK(tt_test_sh("test -e p/lake/_ingest/spool/stdin-999999999.tmp") != 0);
+  CHECK_EQ_INT(tt_test_sh("ls p/lake/_ingest/spool | wc -l | grep -qx 0"), 0);
   out = cli(&st, "- < dtc.csv 2>&1");
   CHECK_EQ_INT(st, 64);
   CHECK_STR_CONTAINS(out, "needs --table");

@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -592,6 +593,20 @@ static tt_err spool_stdin(run *r, char **path_out, char id[33], tt_error *err) {
   snprintf(dir, sizeof dir, "%s/_ingest/spool", tt_lake_root(r->lake));
   tt_err rc = tt_mkdirs(dir, err);
   if (rc) return rc;
+  /* Spool files of killed runs: their process is gone. */
+  DIR *sd = opendir(dir);
+  struct dirent *de;
+  while (sd && (de = readdir(sd))) {
+    long pid;
+    char tail[8];
+    if (sscanf(de->d_name, "stdin-%ld.%7s", &pid, tail) == 2 && !strcmp(tail, "tmp") &&
+        pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
+      char old[PATH_MAX + 300];
+      snprintf(old, sizeof old, "%s/%s", dir, de->d_name);
+      unlink(old);
+    }
+  }
+  if (sd) closedir(sd);
   snprintf(tmp, sizeof tmp, "%s/stdin-%ld.tmp", dir, (long)getpid());
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) {
