@@ -19,6 +19,7 @@
 static const cli_command commands[] = {
     {"init", cmd_init, "create a project directory"},
     {"config", cmd_config, "show the effective configuration"},
+    {"features", cmd_features, "feature sets: build offline, stream online, verify"},
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 

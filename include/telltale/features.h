@@ -137,6 +137,11 @@ const char *tt_feature_set_json(const tt_feature_set *fs);
 const char *tt_feature_set_version(const tt_feature_set *fs);
 const char *tt_feature_set_short_version(const tt_feature_set *fs);
 
+/* Parse a span in an axis's units: a duration with a unit ("15m", "1h",
+ * "7d", "2w", "3mo" = 90 days) for timestamp axes, an integer for counter
+ * axes. Returns 0 on success, -1 if s is not one. */
+int tt_features_parse_span(tt_time_axis axis, const char *s, int64_t *out);
+
 /* Load PROJECT/features/NAME.yaml, checked against the project's schema
  * (PROJECT/schemas/NAME.yaml) when a schema parser is linked in (else NULL). */
 tt_err tt_feature_set_load(const char *project_dir, const char *name, tt_feature_set **out,

@@ -86,7 +86,7 @@ static int is_ident(const char *s) {
 }
 
 /* Parse a window / tile / per value in axis units. */
-static int parse_span(tt_time_axis axis, const char *s, int64_t *out) {
+int tt_features_parse_span(tt_time_axis axis, const char *s, int64_t *out) {
   if (!s || !*s) return -1;
   if (axis == TT_AXIS_COUNTER) {
     char *end;
@@ -285,7 +285,7 @@ static tt_err parse_feature(parser *p, yaml_node_t *n, const tt_schema *schema,
   if (fd->agg == TT_AGG_MAX_) return fail(p, n, field, TT_PARSE, "feature '%s' has no agg", fd->name);
   snprintf(field, sizeof field, "%s.window", fd->name);
   if (!window_s) return fail(p, n, field, TT_PARSE, "feature '%s' has no window", fd->name);
-  if (parse_span(fs->axis, window_s, &fd->window) != 0)
+  if (tt_features_parse_span(fs->axis, window_s, &fd->window) != 0)
     return fail(p, window_node, field, TT_PARSE, "bad window '%s' (%s)", window_s,
                 fs->axis == TT_AXIS_COUNTER ? "an integer in the counter's unit"
                                             : "a duration such as 15m, 1h, 7d, 2w, 3mo");
@@ -311,7 +311,7 @@ static tt_err parse_feature(parser *p, yaml_node_t *n, const tt_schema *schema,
   if (per_s) {
     if (fd->agg != TT_AGG_SLOPE && fd->agg != TT_AGG_RATE && fd->agg != TT_AGG_TIME_SINCE)
       return fail(p, per_node, field, TT_PARSE, "'per' applies only to slope, rate and time_since");
-    if (parse_span(fs->axis, per_s, &fd->per) != 0 || fd->per <= 0)
+    if (tt_features_parse_span(fs->axis, per_s, &fd->per) != 0 || fd->per <= 0)
       return fail(p, per_node, field, TT_PARSE, "bad 'per' value '%s'", per_s);
   }
   snprintf(field, sizeof field, "%s.column", fd->name);
@@ -394,7 +394,7 @@ static tt_err parse_root(parser *p, const tt_schema *schema) {
     fs->axis = ax;
   }
   if (!tile) return fail(p, root, "tile", TT_PARSE, "feature set has no tile size");
-  if (parse_span(fs->axis, scalar(tile), &fs->tile) != 0 || fs->tile <= 0)
+  if (tt_features_parse_span(fs->axis, scalar(tile), &fs->tile) != 0 || fs->tile <= 0)
     return fail(p, tile, "tile", TT_PARSE, "bad tile '%s' (a positive %s)", scalar(tile),
                 fs->axis == TT_AXIS_COUNTER ? "integer" : "duration such as 1h");
   if (add_table(p, fs->source)) return TT_NOMEM;
