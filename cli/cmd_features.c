@@ -23,9 +23,9 @@ static const char *USAGE =
     "  build --set S (--spine FILE | --every SPAN) [--from T] [--to T]\n"
     "        [--shard I/N] [--threads N] [--out FILE]\n"
     "                                point-in-time values into the lake (Parquet)\n"
-    "  stream --set S --source FILE [--table T] [--ttl SECONDS]\n"
+    "  stream --set S --source FILE [--table T] [--ttl SECONDS] [--retries N]\n"
     "                                fold telemetry (CSV or Parquet) into the online store\n"
-    "  materialize --set S [--file PARQUET]\n"
+    "  materialize --set S [--file PARQUET] [--ttl SECONDS]\n"
     "                                load the latest offline values into the online store\n"
     "  get --set S --vehicle V [--output json]\n"
     "                                a vehicle's online values\n"
@@ -254,6 +254,282 @@ static int cmd_list(cli *ctx, int argc, char **argv) {
   return rc;
 }
 
+static int open_online(cli *ctx, const tt_feature_set *fs, tt_fengine **eng, tt_online **on, int ttl) {
+  tt_error err;
+  tt_error_clear(&err);
+  if (tt_fengine_new(fs, eng, &err) != TT_OK) return cli_fail(&err);
+  if (tt_online_open(tt_config_get(ctx->cfg, "online_store"), *eng, fs, ttl, on, &err) != TT_OK) {
+    tt_fengine_destroy(*eng);
+    *eng = NULL;
+    return cli_fail(&err);
+  }
+  return CLI_EXIT_OK;
+}
+
+static const char *STREAM_HELP =
+    "usage: telltale features stream --set S --source FILE [--table T] [--ttl SECONDS]\n"
+    "\n"
+    "Fold the rows of FILE (CSV or Parquet, one table's columns; default table:\n"
+    "the set's source) in file order into the online store (config online_store:\n"
+    "memory: or redis://host:port[/db]) and keep every vehicle's values current.\n"
+    "Each batch is written atomically with the source position, so a restarted\n"
+    "stream resumes after the last applied batch; Redis failures are retried.\n"
+    "With the memory store the values live only as long as the process.\n"
+    "\n"
+    "  --ttl SECONDS     expire a vehicle's key after this long without updates\n"
+    "  --retries N       retries of a failed store write (default 20)\n"
+    "  --output json     print the figures as JSON\n";
+
+static int cmd_stream(cli *ctx, int argc, char **argv) {
+  static const struct option opts[] = {
+      {"set", required_argument, 0, O_SET},     {"source", required_argument, 0, O_SOURCE},
+      {"table", required_argument, 0, O_TABLE}, {"ttl", required_argument, 0, O_TTL},
+      {"retries", required_argument, 0, O_FILE}, {"output", required_argument, 0, O_OUTPUT},
+      {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
+  const char *set = NULL, *source = NULL, *table = NULL;
+  int ttl = 0, retries = 20, output = CLI_OUT_TABLE, c;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    switch (c) {
+    case O_SET: set = optarg; break;
+    case O_SOURCE: source = optarg; break;
+    case O_TABLE: table = optarg; break;
+    case O_TTL: ttl = atoi(optarg); break;
+    case O_FILE: retries = atoi(optarg); break;
+    case O_OUTPUT:
+      if ((output = cli_output_parse(optarg)) < 0) return cli_usage_error("unknown --output '%s'", optarg);
+      break;
+    case 'h': fputs(STREAM_HELP, stdout); return CLI_EXIT_OK;
+    default: fputs(STREAM_HELP, stderr); return CLI_EXIT_USAGE;
+    }
+  }
+  if (!source) return cli_usage_error("--source FILE is required");
+  if (!strncmp(source, "kafka://", 8))
+    return cli_usage_error("kafka:// sources are not available in this build yet; use a file");
+  tt_feature_set *fs = NULL;
+  tt_fengine *eng = NULL;
+  tt_online *on = NULL;
+  tt_feature_source src = {0};
+  int rc = load_set(ctx, set, &fs);
+  if (rc) return rc;
+  if ((rc = open_online(ctx, fs, &eng, &on, ttl))) goto out;
+  tt_error err;
+  tt_error_clear(&err);
+  if (tt_feature_source_file(fs, source, table, &src, &err) != TT_OK) {
+    rc = cli_fail(&err);
+    goto out;
+  }
+  tt_features_stream_stats st;
+  double t0 = tt_monotonic();
+  if (tt_features_stream(on, &src, retries, &st, &err) != TT_OK) {
+    rc = cli_fail(&err);
+    goto out;
+  }
+  double secs = tt_monotonic() - t0;
+  uint64_t nv = 0, bytes = 0;
+  if (tt_online_stats(on, &nv, &bytes, &err) != TT_OK) {
+    rc = cli_fail(&err);
+    goto out;
+  }
+  if (output == CLI_OUT_JSON)
+    printf("{\"events\":%llu,\"batches\":%llu,\"retries\":%llu,\"resumed_at\":%llu,\"seconds\":%.3f,"
+           "\"events_per_second\":%.0f,\"vehicles\":%llu,\"bytes\":%llu}\n",
+           (unsigned long long)st.events, (unsigned long long)st.batches, (unsigned long long)st.retries,
+           (unsigned long long)st.resumed_at, secs, secs > 0 ? st.events / secs : 0.0,
+           (unsigned long long)nv, (unsigned long long)bytes);
+  else
+    printf("%llu events in %llu batches (resumed at %llu, %llu retries) in %.2fs; %llu vehicles, %llu bytes\n",
+           (unsigned long long)st.events, (unsigned long long)st.batches, (unsigned long long)st.resumed_at,
+           (unsigned long long)st.retries, secs, (unsigned long long)nv, (unsigned long long)bytes);
+out:
+  if (src.close) src.close(src.ctx);
+  tt_online_close(on);
+  tt_fengine_destroy(eng);
+  tt_feature_set_destroy(fs);
+  return rc;
+}
+
+static void print_value(double v) {
+  if (isnan(v)) fputs("null", stdout);
+  else printf("%.17g", v);
+}
+
+static int cmd_get(cli *ctx, int argc, char **argv) {
+  static const struct option opts[] = {{"set", required_argument, 0, O_SET},
+                                       {"vehicle", required_argument, 0, O_VEHICLE},
+                                       {"output", required_argument, 0, O_OUTPUT},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  const char *set = NULL, *veh = NULL;
+  int output = CLI_OUT_TABLE, c;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    switch (c) {
+    case O_SET: set = optarg; break;
+    case O_VEHICLE: veh = optarg; break;
+    case O_OUTPUT:
+      if ((output = cli_output_parse(optarg)) < 0) return cli_usage_error("unknown --output '%s'", optarg);
+      break;
+    case 'h':
+      puts("usage: telltale features get --set S --vehicle V [--output json]\n\n"
+           "Print a vehicle's online feature values (config online_store) and the time\n"
+           "they are as of. Missing values print as null. Exit 66 if the vehicle has none.");
+      return CLI_EXIT_OK;
+    default: return CLI_EXIT_USAGE;
+    }
+  }
+  if (!veh) return cli_usage_error("--vehicle V is required");
+  tt_feature_set *fs = NULL;
+  tt_fengine *eng = NULL;
+  tt_online *on = NULL;
+  double *vals = NULL;
+  int rc = load_set(ctx, set, &fs);
+  if (rc) return rc;
+  if ((rc = open_online(ctx, fs, &eng, &on, 0))) goto out;
+  vals = malloc((tt_feature_set_count(fs) + 1) * sizeof *vals);
+  tt_time as_of;
+  tt_error err;
+  tt_error_clear(&err);
+  if (!vals || tt_online_get(on, veh, vals, &as_of, &err) != TT_OK) {
+    rc = cli_fail(&err);
+    goto out;
+  }
+  char tb[40];
+  if (tt_feature_set_axis(fs) == TT_AXIS_COUNTER) snprintf(tb, sizeof tb, "%lld", (long long)as_of);
+  else tt_time_format(as_of, tb, sizeof tb);
+  if (output == CLI_OUT_JSON) {
+    printf("{\"vehicle_id\":\"%s\",\"as_of\":\"%s\",\"version\":\"%s\",\"features\":{", veh, tb,
+           tt_feature_set_version(fs));
+    for (size_t i = 0; i < tt_feature_set_count(fs); i++) {
+      printf("%s\"%s\":", i ? "," : "", tt_feature_set_at(fs, i)->name);
+      print_value(vals[i]);
+    }
+    puts("}}");
+  } else {
+    printf("vehicle %s as of %s\n", veh, tb);
+    for (size_t i = 0; i < tt_feature_set_count(fs); i++) {
+      printf("%-32s ", tt_feature_set_at(fs, i)->name);
+      print_value(vals[i]);
+      putchar('\n');
+    }
+  }
+out:
+  free(vals);
+  tt_online_close(on);
+  tt_fengine_destroy(eng);
+  tt_feature_set_destroy(fs);
+  return rc;
+}
+
+static int cmd_verify(cli *ctx, int argc, char **argv) {
+  static const struct option opts[] = {{"set", required_argument, 0, O_SET},
+                                       {"from", required_argument, 0, O_FROM},
+                                       {"to", required_argument, 0, O_TO},
+                                       {"output", required_argument, 0, O_OUTPUT},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  const char *set = NULL, *from = NULL, *to = NULL;
+  int output = CLI_OUT_TABLE, c;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    switch (c) {
+    case O_SET: set = optarg; break;
+    case O_FROM: from = optarg; break;
+    case O_TO: to = optarg; break;
+    case O_OUTPUT:
+      if ((output = cli_output_parse(optarg)) < 0) return cli_usage_error("unknown --output '%s'", optarg);
+      break;
+    case 'h':
+      puts("usage: telltale features verify --set S [--from T] [--to T] [--output json]\n\n"
+           "Replay the lake's events in their stored (arrival) order through the online\n"
+           "store (config online_store; a separate key namespace) and compare every online\n"
+           "value with the offline builder's value at the same (vehicle, time), bit for bit.\n"
+           "Times compared: each point after which no earlier event arrives (one per tile).\n"
+           "Prints mismatches per feature; exit 0 only when there are none. Holds the\n"
+           "replayed range in memory: bound it with --from/--to.");
+      return CLI_EXIT_OK;
+    default: return CLI_EXIT_USAGE;
+    }
+  }
+  tt_feature_set *fs = NULL;
+  int rc = load_set(ctx, set, &fs);
+  if (rc) return rc;
+  tt_time tf = INT64_MIN, tt = INT64_MAX;
+  if ((from && (rc = parse_time_arg(fs, "--from", from, &tf))) || (to && (rc = parse_time_arg(fs, "--to", to, &tt)))) {
+    tt_feature_set_destroy(fs);
+    return rc;
+  }
+  char *lake = tt_config_get_path(ctx->cfg, "lake");
+  tt_features_verify_report rep;
+  tt_error err;
+  tt_error_clear(&err);
+  if (tt_features_verify(fs, lake, tt_config_get(ctx->cfg, "online_store"), tf, tt, &rep, &err) != TT_OK) {
+    rc = cli_fail(&err);
+  } else {
+    if (output == CLI_OUT_JSON) {
+      printf("{\"vehicles\":%llu,\"events\":%llu,\"checkpoints\":%llu,\"values\":%llu,\"mismatches\":%llu,\"by_feature\":{",
+             (unsigned long long)rep.vehicles, (unsigned long long)rep.events, (unsigned long long)rep.checkpoints,
+             (unsigned long long)rep.values_compared, (unsigned long long)rep.mismatches);
+      for (size_t i = 0; i < rep.nfeatures; i++)
+        printf("%s\"%s\":%llu", i ? "," : "", tt_feature_set_at(fs, i)->name,
+               (unsigned long long)rep.mismatches_by_feature[i]);
+      puts("}}");
+    } else {
+      printf("%llu vehicles, %llu events, %llu checkpoints, %llu values compared: %llu mismatches\n",
+             (unsigned long long)rep.vehicles, (unsigned long long)rep.events, (unsigned long long)rep.checkpoints,
+             (unsigned long long)rep.values_compared, (unsigned long long)rep.mismatches);
+      for (size_t i = 0; i < rep.nfeatures; i++)
+        if (rep.mismatches_by_feature[i])
+          printf("  %-32s %llu\n", tt_feature_set_at(fs, i)->name, (unsigned long long)rep.mismatches_by_feature[i]);
+    }
+    if (rep.mismatches) rc = CLI_EXIT_FAIL;
+  }
+  tt_features_verify_report_free(&rep);
+  free(lake);
+  tt_feature_set_destroy(fs);
+  return rc;
+}
+
+static int cmd_materialize(cli *ctx, int argc, char **argv) {
+  static const struct option opts[] = {{"set", required_argument, 0, O_SET},
+                                       {"file", required_argument, 0, O_FILE},
+                                       {"ttl", required_argument, 0, O_TTL},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  const char *set = NULL, *file = NULL;
+  int ttl = 0, c;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    switch (c) {
+    case O_SET: set = optarg; break;
+    case O_FILE: file = optarg; break;
+    case O_TTL: ttl = atoi(optarg); break;
+    case 'h':
+      puts("usage: telltale features materialize --set S [--file PARQUET] [--ttl SECONDS]\n\n"
+           "Load each vehicle's latest offline values (default: every part of the set's\n"
+           "current version under LAKE/features/S/) into the online store in bulk.\n"
+           "No engine state is loaded: a later stream starts that vehicle's tiles afresh\n"
+           "unless the store already holds them.");
+      return CLI_EXIT_OK;
+    default: return CLI_EXIT_USAGE;
+    }
+  }
+  tt_feature_set *fs = NULL;
+  tt_fengine *eng = NULL;
+  tt_online *on = NULL;
+  int rc = load_set(ctx, set, &fs);
+  if (rc) return rc;
+  if ((rc = open_online(ctx, fs, &eng, &on, ttl))) goto out;
+  char *lake = tt_config_get_path(ctx->cfg, "lake");
+  tt_error err;
+  tt_error_clear(&err);
+  uint64_t n = 0;
+  if (tt_features_materialize(on, fs, lake, file, &n, &err) != TT_OK) rc = cli_fail(&err);
+  else printf("materialized %llu vehicles\n", (unsigned long long)n);
+  free(lake);
+out:
+  tt_online_close(on);
+  tt_fengine_destroy(eng);
+  tt_feature_set_destroy(fs);
+  return rc;
+}
+
 int cmd_features(cli *ctx, int argc, char **argv) {
   if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
     fputs(USAGE, argc < 2 ? stderr : stdout);
@@ -264,5 +540,9 @@ int cmd_features(cli *ctx, int argc, char **argv) {
   if (!strcmp(verb, "build")) return cmd_build(ctx, argc, argv);
   if (!strcmp(verb, "show")) return cmd_show(ctx, argc, argv);
   if (!strcmp(verb, "list")) return cmd_list(ctx, argc, argv);
+  if (!strcmp(verb, "stream")) return cmd_stream(ctx, argc, argv);
+  if (!strcmp(verb, "get")) return cmd_get(ctx, argc, argv);
+  if (!strcmp(verb, "verify")) return cmd_verify(ctx, argc, argv);
+  if (!strcmp(verb, "materialize")) return cmd_materialize(ctx, argc, argv);
   return cli_usage_error("unknown verb 'features %s' (see `telltale features --help`)", verb);
 }

@@ -353,3 +353,235 @@ TT_TEST_TIMEOUT(offline_spine_file_and_cli, 300) {
   CHECK_STR_CONTAINS(out, "no_such_col");
   free(out);
 }
+
+/* ---------------------------------------------------------------------- */
+/* Online store and verify                                                */
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+TT_TEST_TIMEOUT(verify_memory_zero_mismatches, 300) {
+  make_lake("lake", 10, 4);
+  tt_feature_set *fs = load_set();
+  tt_features_verify_report rep;
+  tt_error e;
+  char buf[1400];
+  CHECK_MSG(tt_features_verify(fs, "lake", "memory:", INT64_MIN, INT64_MAX, &rep, &e) == TT_OK, "%s",
+            tt_error_format(&e, buf, sizeof buf));
+  CHECK_EQ_INT(rep.vehicles, 10);
+  CHECK_EQ_INT(rep.events, g_ntel + g_ndtc);
+  printf("%llu checkpoints over %llu events\n", (unsigned long long)rep.checkpoints, (unsigned long long)rep.events);
+  CHECK(rep.checkpoints >= 10 * 4); /* dtc rows arrive after the day's telemetry: about one per day */
+  CHECK_EQ_INT(rep.values_compared, rep.checkpoints * tt_feature_set_count(fs));
+  CHECK_EQ_INT(rep.mismatches, 0);
+  tt_features_verify_report_free(&rep);
+  /* A sub-range. */
+  CHECK_OK(tt_features_verify(fs, "lake", "memory:", T0 + 2 * D, T0 + 3 * D, &rep, &e));
+  CHECK(rep.checkpoints > 0);
+  CHECK_EQ_INT(rep.mismatches, 0);
+  tt_features_verify_report_free(&rep);
+  tt_feature_set_destroy(fs);
+}
+
+/* Write the test telemetry of the given rows as CSV (a stream source). */
+static void write_csv(const char *path, size_t from, size_t to) {
+  FILE *f = fopen(path, "w");
+  CHECK(f);
+  fputs("vehicle_id,ts,voltage,temp,engine_running\n", f);
+  for (size_t i = from; i < to; i++) {
+    char tb[40];
+    tt_time_format(g_tel[i].t, tb, sizeof tb);
+    fprintf(f, "%s,%s,", g_tel[i].veh, tb);
+    if (!g_tel[i].v_null && !isnan(g_tel[i].voltage)) fprintf(f, "%.17g", g_tel[i].voltage);
+    fprintf(f, ",%.17g,%s\n", g_tel[i].temp, g_tel[i].run ? "true" : "false");
+  }
+  fclose(f);
+}
+
+static tt_online *open_store(const char *url, tt_feature_set *fs, tt_fengine **eng) {
+  tt_error e;
+  CHECK_OK(tt_fengine_new(fs, eng, &e));
+  tt_online *on = NULL;
+  char buf[1400];
+  CHECK_MSG(tt_online_open(url, *eng, fs, 0, &on, &e) == TT_OK, "%s", tt_error_format(&e, buf, sizeof buf));
+  return on;
+}
+
+static uint64_t stream_file(tt_online *on, tt_feature_set *fs, const char *path, uint64_t *resumed) {
+  tt_feature_source src;
+  tt_error e;
+  char buf[1400];
+  CHECK_MSG(tt_feature_source_file(fs, path, NULL, &src, &e) == TT_OK, "%s", tt_error_format(&e, buf, sizeof buf));
+  tt_features_stream_stats st;
+  CHECK_MSG(tt_features_stream(on, &src, 3, &st, &e) == TT_OK, "%s", tt_error_format(&e, buf, sizeof buf));
+  src.close(src.ctx);
+  if (resumed) *resumed = st.resumed_at;
+  return st.events;
+}
+
+TT_TEST_TIMEOUT(online_memory_stream_equals_offline, 300) {
+  make_lake("lake", 6, 3);
+  tt_feature_set *fs = load_set();
+  write_csv("tel.csv", 0, g_ntel);
+  tt_fengine *eng;
+  tt_online *on = open_store("memory:", fs, &eng);
+  CHECK_EQ_INT(stream_file(on, fs, "tel.csv", NULL), g_ntel);
+  /* Every vehicle's online values equal the engine's as of its latest
+   * telemetry event — the dtc table was not streamed, so compare against
+   * an engine fed with telemetry only. */
+  size_t nf = tt_feature_set_count(fs);
+  double *got = malloc(nf * sizeof *got), *want = malloc(nf * sizeof *want);
+  size_t ndtc = g_ndtc;
+  g_ndtc = 0;
+  for (int v = 0; v < 6; v++) {
+    char veh[16];
+    snprintf(veh, sizeof veh, "veh-%03d", v);
+    tt_time as_of;
+    tt_error e;
+    CHECK_OK(tt_online_get(on, veh, got, &as_of, &e));
+    int64_t latest = INT64_MIN;
+    for (size_t i = 0; i < g_ntel; i++)
+      if (!strcmp(g_tel[i].veh, veh) && g_tel[i].t > latest) latest = g_tel[i].t;
+    CHECK_EQ_INT(as_of, latest);
+    expected(eng, veh, as_of, want);
+    for (size_t f = 0; f < nf; f++)
+      CHECK_MSG((isnan(got[f]) && isnan(want[f])) || memcmp(&got[f], &want[f], sizeof got[f]) == 0,
+                "%s of %s: online %.17g, engine %.17g", tt_feature_set_at(fs, f)->name, veh, got[f], want[f]);
+  }
+  g_ndtc = ndtc;
+  tt_error e;
+  double dummy[64];
+  tt_time as_of;
+  CHECK(tt_online_get(on, "nobody", dummy, &as_of, &e) == TT_NOTFOUND);
+  uint64_t nv, bytes;
+  CHECK_OK(tt_online_stats(on, &nv, &bytes, &e));
+  CHECK_EQ_INT(nv, 6);
+  CHECK(bytes > 0);
+  free(got);
+  free(want);
+  tt_online_close(on);
+  tt_fengine_destroy(eng);
+  tt_feature_set_destroy(fs);
+}
+
+/* A real redis-server on a free loopback port in the test's directory; it
+ * dies with the test process (PR_SET_PDEATHSIG) even if the test fails. */
+static int free_port(void) {
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  CHECK(bind(s, (struct sockaddr *)&a, sizeof a) == 0);
+  socklen_t len = sizeof a;
+  CHECK(getsockname(s, (struct sockaddr *)&a, &len) == 0);
+  close(s);
+  return ntohs(a.sin_port);
+}
+
+static pid_t redis_start(int port) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    char p[16];
+    snprintf(p, sizeof p, "%d", port);
+    execlp("redis-server", "redis-server", "--port", p, "--bind", "127.0.0.1", "--save", "",
+           "--appendonly", "yes", "--appendfsync", "always", "--dir", ".", "--logfile", "redis.log",
+           (char *)NULL);
+    _exit(127);
+  }
+  /* Ready when it answers PING. */
+  for (int i = 0; i < 500; i++) {
+    if (tt_test_sh("redis-cli -p %d ping >/dev/null 2>&1", port) == 0) return pid;
+    usleep(20000);
+  }
+  tt_test_fail(__FILE__, __LINE__, "redis-server did not start (see redis.log)");
+}
+
+static void redis_stop(pid_t pid) {
+  kill(pid, SIGTERM);
+  waitpid(pid, NULL, 0);
+}
+
+TT_TEST_TIMEOUT(online_redis_stream_resume_and_verify, 300) {
+  if (tt_test_sh("command -v redis-server >/dev/null") != 0) tt_test_fail(__FILE__, __LINE__, "redis-server is not installed");
+  make_lake("lake", 6, 3);
+  tt_feature_set *fs = load_set();
+  int port = free_port();
+  pid_t rpid = redis_start(port);
+  char url[64];
+  snprintf(url, sizeof url, "redis://127.0.0.1:%d", port);
+  size_t half = g_ntel / 2;
+  write_csv("all.csv", 0, g_ntel);
+  write_csv("first.csv", 0, half);
+  write_csv("second.csv", half, g_ntel);
+
+  /* Memory store over the whole file: the reference. */
+  tt_fengine *meng, *reng;
+  tt_online *mem = open_store("memory:", fs, &meng);
+  stream_file(mem, fs, "all.csv", NULL);
+
+  /* Redis: first half, then Redis restarts (state survives on disk), then
+   * a new process (new store handle) streams the second half. */
+  tt_online *rds = open_store(url, fs, &reng);
+  CHECK_EQ_INT(stream_file(rds, fs, "first.csv", NULL), half);
+  uint64_t resumed;
+  CHECK_EQ_INT(stream_file(rds, fs, "first.csv", &resumed), 0); /* already applied: resumes at the end */
+  CHECK_EQ_INT(resumed, half);
+  redis_stop(rpid);
+  tt_error e;
+  double tmp[64];
+  tt_time as_of;
+  CHECK(tt_online_get(rds, "veh-001", tmp, &as_of, &e) == TT_REDIS);
+  rpid = redis_start(port);
+  tt_online_close(rds);
+  tt_fengine_destroy(reng);
+  rds = open_store(url, fs, &reng);
+  CHECK_EQ_INT(stream_file(rds, fs, "second.csv", NULL), g_ntel - half);
+
+  size_t nf = tt_feature_set_count(fs);
+  double *a = malloc(nf * sizeof *a), *b = malloc(nf * sizeof *b);
+  for (int v = 0; v < 6; v++) {
+    char veh[16];
+    snprintf(veh, sizeof veh, "veh-%03d", v);
+    tt_time ta, tb;
+    CHECK_OK(tt_online_get(mem, veh, a, &ta, &e));
+    CHECK_OK(tt_online_get(rds, veh, b, &tb, &e));
+    CHECK_EQ_INT(ta, tb);
+    for (size_t f = 0; f < nf; f++)
+      CHECK_MSG((isnan(a[f]) && isnan(b[f])) || memcmp(&a[f], &b[f], sizeof a[f]) == 0, "%s of %s: memory %.17g, redis %.17g",
+                tt_feature_set_at(fs, f)->name, veh, a[f], b[f]);
+  }
+  uint64_t nv, bytes;
+  CHECK_OK(tt_online_stats(rds, &nv, &bytes, &e));
+  CHECK_EQ_INT(nv, 6);
+  CHECK(bytes > 0);
+
+  /* The CLI reads the same values. */
+  tt_test_write_file("proj/telltale.yaml", "lake: ../lake\n");
+  int status;
+  char *out = tt_test_sh_out(&status, "%s -C proj --set online_store=%s features get --set health --vehicle veh-002 --output json",
+                             tt_test_cli(), url);
+  CHECK_EQ_INT(status, 0);
+  CHECK_STR_CONTAINS(out, "\"vehicle_id\":\"veh-002\"");
+  CHECK_STR_CONTAINS(out, "\"dtc_1d\":0");
+  free(out);
+
+  /* verify through Redis: states saved and loaded on every batch. */
+  tt_features_verify_report rep;
+  char buf[1400];
+  CHECK_MSG(tt_features_verify(fs, "lake", url, INT64_MIN, INT64_MAX, &rep, &e) == TT_OK, "%s", tt_error_format(&e, buf, sizeof buf));
+  CHECK(rep.checkpoints > 0);
+  CHECK_EQ_INT(rep.mismatches, 0);
+  tt_features_verify_report_free(&rep);
+
+  free(a);
+  free(b);
+  tt_online_close(rds);
+  tt_online_close(mem);
+  tt_fengine_destroy(reng);
+  tt_fengine_destroy(meng);
+  tt_feature_set_destroy(fs);
+  redis_stop(rpid);
+}

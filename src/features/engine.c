@@ -153,12 +153,6 @@ tt_err tt__fstate_fold_value(const tt_fengine *e, tt_fstate *st, size_t in, int6
   return TT_OK;
 }
 
-/* Column lookup for one table's batch. */
-typedef struct binding {
-  int time_col, filter_col, code_col;
-  int vcol[]; /* per input of the table, -1 for row counts / other tables */
-} binding;
-
 static int col_of(const tt_batch *b, const char *name) { return tt_batch_column(b, name); }
 
 static double num_at(const tt_vector *v, size_t r) {
@@ -190,24 +184,27 @@ static int filter_pass(const tt_feature_filter *f, const tt_vector *v, size_t r)
   }
 }
 
-tt_err tt_fengine_fold(const tt_fengine *e, tt_fstate *st, const char *table, const tt_batch *b,
-                       size_t begin, size_t end, tt_error *err) {
+tt__binding *tt__fengine_bind(const tt_fengine *e, const char *table, const tt_batch *b,
+                              tt_error *err) {
   const tt_feature_set *fs = e->fs;
-  int tab = find_table(fs, table);
-  if (tab < 0) return TT_OK; /* a table this set does not read */
-  if (end > b->nrows) end = b->nrows;
-  binding *bd = calloc(1, sizeof *bd + e->ninputs * sizeof(int));
-  if (!bd) return tt_error_set(err, TT_NOMEM, "out of memory");
-  tt_err rc = TT_OK;
+  int tab = -1;
+  for (size_t i = 0; i < fs->ntables; i++)
+    if (!strcmp(fs->tables[i], table)) tab = (int)i;
+  tt__binding *bd = calloc(1, sizeof *bd + e->ninputs * sizeof(int));
+  if (!bd) {
+    tt_error_set(err, TT_NOMEM, "out of memory");
+    return NULL;
+  }
+  bd->table = tab;
+  bd->filter_col = -1;
+  if (tab < 0) return bd; /* a table this set does not read: rows are ignored */
   bd->time_col = col_of(b, fs->time_column);
   if (bd->time_col < 0 || (b->cols[bd->time_col].type != TT_TYPE_TIMESTAMP &&
                            b->cols[bd->time_col].type != TT_TYPE_INT64)) {
-    rc = tt_error_set(err, TT_SCHEMA, "table '%s' has no int64/timestamp column '%s'", table,
-                      fs->time_column);
+    tt_error_set(err, TT_SCHEMA, "table '%s' has no int64/timestamp column '%s'", table, fs->time_column);
     tt_error_at(err, NULL, 0, fs->time_column);
-    goto out;
+    goto fail;
   }
-  bd->filter_col = -1;
   bd->code_col = col_of(b, fs->code_column);
   int uses_filter = 0;
   for (size_t k = 0; k < e->ninputs; k++) {
@@ -216,60 +213,72 @@ tt_err tt_fengine_fold(const tt_fengine *e, tt_fstate *st, const char *table, co
     if (in->table != tab) continue;
     uses_filter |= in->filtered;
     if (*in->code && (bd->code_col < 0 || b->cols[bd->code_col].type != TT_TYPE_STRING)) {
-      rc = tt_error_set(err, TT_SCHEMA, "table '%s' has no string column '%s' for event codes",
-                        table, fs->code_column);
+      tt_error_set(err, TT_SCHEMA, "table '%s' has no string column '%s' for event codes", table, fs->code_column);
       tt_error_at(err, NULL, 0, fs->code_column);
-      goto out;
+      goto fail;
     }
     if (!*in->column) continue;
     bd->vcol[k] = col_of(b, in->column);
     if (bd->vcol[k] < 0 || b->cols[bd->vcol[k]].type == TT_TYPE_STRING) {
-      rc = tt_error_set(err, TT_SCHEMA, "table '%s' has no numeric column '%s'", table, in->column);
+      tt_error_set(err, TT_SCHEMA, "table '%s' has no numeric column '%s'", table, in->column);
       tt_error_at(err, NULL, 0, in->column);
-      goto out;
+      goto fail;
     }
   }
   if (uses_filter) {
     bd->filter_col = col_of(b, fs->filter.column);
     if (bd->filter_col < 0) {
-      rc = tt_error_set(err, TT_SCHEMA, "table '%s' has no column '%s' (used by the filter)", table,
-                        fs->filter.column);
+      tt_error_set(err, TT_SCHEMA, "table '%s' has no column '%s' (used by the filter)", table, fs->filter.column);
       tt_error_at(err, NULL, 0, "filter");
-      goto out;
+      goto fail;
     }
   }
+  return bd;
+fail:
+  free(bd);
+  return NULL;
+}
+
+tt_err tt__fengine_fold_row(const tt_fengine *e, const tt__binding *bd, tt_fstate *st,
+                            const tt_batch *b, size_t r, tt_error *err) {
+  const tt_feature_set *fs = e->fs;
+  if (bd->table < 0) return TT_OK;
   const tt_vector *tv = &b->cols[bd->time_col];
-  for (size_t r = begin; r < end; r++) {
-    if (!tv->valid[r]) {
-      rc = tt_error_set(err, TT_INVALID, "row %zu of table '%s' has no time", r, table);
-      tt_error_at(err, NULL, (long)r + 1, fs->time_column);
-      goto out;
-    }
-    int64_t t = tv->v.i64[r];
-    int pass = bd->filter_col < 0 || filter_pass(&fs->filter, &b->cols[bd->filter_col], r);
-    for (size_t k = 0; k < e->ninputs; k++) {
-      const tt__input *in = &e->inputs[k];
-      if (in->table != tab || (in->filtered && !pass)) continue;
-      if (*in->code) {
-        const tt_vector *cv = &b->cols[bd->code_col];
-        if (!cv->valid[r] || strcmp(cv->v.str[r], in->code)) continue;
-      }
-      double x = 0;
-      int valid = 1;
-      if (bd->vcol[k] >= 0) {
-        const tt_vector *v = &b->cols[bd->vcol[k]];
-        valid = v->valid[r];
-        x = valid ? num_at(v, r) : 0;
-      }
-      if (tt__fstate_fold_value(e, st, k, t, x, valid) != TT_OK) {
-        rc = tt_error_set(err, TT_NOMEM, "out of memory");
-        goto out;
-      }
-    }
-    st->folded++;
-    tt__fstate_touch(e, st, t);
+  if (!tv->valid[r]) {
+    tt_error_set(err, TT_INVALID, "row %zu of table '%s' has no time", r + 1, fs->tables[bd->table]);
+    return tt_error_at(err, NULL, (long)r + 1, fs->time_column);
   }
-out:
+  int64_t t = tv->v.i64[r];
+  int pass = bd->filter_col < 0 || filter_pass(&fs->filter, &b->cols[bd->filter_col], r);
+  for (size_t k = 0; k < e->ninputs; k++) {
+    const tt__input *in = &e->inputs[k];
+    if (in->table != bd->table || (in->filtered && !pass)) continue;
+    if (*in->code) {
+      const tt_vector *cv = &b->cols[bd->code_col];
+      if (!cv->valid[r] || strcmp(cv->v.str[r], in->code)) continue;
+    }
+    double x = 0;
+    int valid = 1;
+    if (bd->vcol[k] >= 0) {
+      const tt_vector *v = &b->cols[bd->vcol[k]];
+      valid = v->valid[r];
+      x = valid ? num_at(v, r) : 0;
+    }
+    if (tt__fstate_fold_value(e, st, k, t, x, valid) != TT_OK)
+      return tt_error_set(err, TT_NOMEM, "out of memory");
+  }
+  st->folded++;
+  tt__fstate_touch(e, st, t);
+  return TT_OK;
+}
+
+tt_err tt_fengine_fold(const tt_fengine *e, tt_fstate *st, const char *table, const tt_batch *b,
+                       size_t begin, size_t end, tt_error *err) {
+  if (end > b->nrows) end = b->nrows;
+  tt__binding *bd = tt__fengine_bind(e, table, b, err);
+  if (!bd) return err ? err->code : TT_SCHEMA;
+  tt_err rc = TT_OK;
+  for (size_t r = begin; r < end && rc == TT_OK; r++) rc = tt__fengine_fold_row(e, bd, st, b, r, err);
   free(bd);
   return rc;
 }

@@ -86,6 +86,30 @@ tt_err tt__fstate_fold_value(const tt_fengine *eng, tt_fstate *st, size_t in, in
 /* Mark the state as having seen time t (an event of any input). */
 void tt__fstate_touch(const tt_fengine *eng, tt_fstate *st, int64_t t);
 
+/* Column positions of one table's batch layout, resolved once per batch
+ * (tt__fengine_bind, malloc'd, caller frees) and used for every row. */
+typedef struct tt__binding {
+  int table; /* -1: the set does not read this table */
+  int time_col, filter_col, code_col;
+  int vcol[]; /* per input: value column, -1 for row counts / other tables */
+} tt__binding;
+
+tt__binding *tt__fengine_bind(const tt_fengine *eng, const char *table, const tt_batch *b,
+                              tt_error *err);
+tt_err tt__fengine_fold_row(const tt_fengine *eng, const tt__binding *bd, tt_fstate *st,
+                            const tt_batch *b, size_t row, tt_error *err);
+
+/* The columns the set reads from one table, as a DuckDB SELECT list and
+ * the matching tt_batch layout (see tt__cursor_open). */
+#define TT__SELECT_MAX 64
+typedef struct tt__select {
+  size_t ncols;
+  const char *cols[TT__SELECT_MAX];
+  tt_type types[TT__SELECT_MAX];
+  char sql[8192];
+} tt__select;
+void tt__table_select(const tt_fengine *eng, const char *table, tt__select *sel);
+
 /* floor(a / b) for b > 0. */
 static inline int64_t tt__floordiv(int64_t a, int64_t b) {
   int64_t q = a / b;

@@ -28,9 +28,9 @@ typedef struct tabq {
   size_t nfiles;
   char *list; /* SQL list literal of files */
   size_t ncols;
-  const char *cols[64]; /* batch column names */
-  tt_type types[64];
-  char sql_cols[8192];  /* the SELECT list */
+  const char *cols[TT__SELECT_MAX]; /* batch column names */
+  tt_type types[TT__SELECT_MAX];
+  char sql_cols[8192]; /* the SELECT list */
 } tabq;
 
 typedef struct build {
@@ -65,27 +65,29 @@ static tt_err db_exec(duckdb_connection con, const char *sql, tt_error *err) {
 }
 
 /* SELECT list and batch layout of one table: entity, time, then the value,
- * code and filter columns its inputs need. */
-static void plan_table(build *bd, tabq *tq) {
-  const tt_feature_set *fs = bd->fs;
-  char id[300], *p = tq->sql_cols;
-  size_t left = sizeof tq->sql_cols;
+ * code and filter columns its inputs need. Shared with the file source and
+ * verify so that every path reads the same columns the same way. */
+void tt__table_select(const tt_fengine *eng, const char *table, tt__select *sel) {
+  const tt_feature_set *fs = eng->fs;
+  int counter = fs->axis == TT_AXIS_COUNTER;
+  char id[300], *p = sel->sql;
+  size_t left = sizeof sel->sql;
   int w;
-  tq->cols[0] = fs->entity;
-  tq->types[0] = TT_TYPE_STRING;
-  tq->cols[1] = fs->time_column;
-  tq->types[1] = bd->counter_axis ? TT_TYPE_INT64 : TT_TYPE_TIMESTAMP;
-  tq->ncols = 2;
+  sel->cols[0] = fs->entity;
+  sel->types[0] = TT_TYPE_STRING;
+  sel->cols[1] = fs->time_column;
+  sel->types[1] = counter ? TT_TYPE_INT64 : TT_TYPE_TIMESTAMP;
+  sel->ncols = 2;
   w = snprintf(p, left, "CAST(%s AS VARCHAR) AS %s", tt__sql_ident(fs->entity, id, sizeof id), id);
   p += w, left -= (size_t)w;
-  if (bd->counter_axis)
+  if (counter)
     w = snprintf(p, left, ", CAST(%s AS BIGINT)", tt__sql_ident(fs->time_column, id, sizeof id));
   else
-    w = snprintf(p, left, ", epoch_us(%s)", tt__sql_ident(fs->time_column, id, sizeof id));
+    w = snprintf(p, left, ", epoch_us(CAST(%s AS TIMESTAMP))", tt__sql_ident(fs->time_column, id, sizeof id));
   p += w, left -= (size_t)w;
-  for (size_t k = 0; k < bd->eng->ninputs; k++) {
-    const tt__input *in = &bd->eng->inputs[k];
-    if (strcmp(fs->tables[in->table], tq->name)) continue;
+  for (size_t k = 0; k < eng->ninputs; k++) {
+    const tt__input *in = &eng->inputs[k];
+    if (strcmp(fs->tables[in->table], table)) continue;
     const char *extra[3] = {in->column, *in->code ? fs->code_column : "",
                             in->filtered ? fs->filter.column : ""};
     tt_type et[3] = {TT_TYPE_DOUBLE, TT_TYPE_STRING,
@@ -93,17 +95,26 @@ static void plan_table(build *bd, tabq *tq) {
     for (int j = 0; j < 3; j++) {
       if (!*extra[j]) continue;
       size_t c;
-      for (c = 0; c < tq->ncols; c++)
-        if (!strcmp(tq->cols[c], extra[j])) break;
-      if (c < tq->ncols || tq->ncols == 64) continue;
-      tq->cols[tq->ncols] = extra[j];
-      tq->types[tq->ncols] = et[j];
-      tq->ncols++;
+      for (c = 0; c < sel->ncols; c++)
+        if (!strcmp(sel->cols[c], extra[j])) break;
+      if (c < sel->ncols || sel->ncols == TT__SELECT_MAX) continue;
+      sel->cols[sel->ncols] = extra[j];
+      sel->types[sel->ncols] = et[j];
+      sel->ncols++;
       w = snprintf(p, left, ", CAST(%s AS %s)", tt__sql_ident(extra[j], id, sizeof id),
                    et[j] == TT_TYPE_STRING ? "VARCHAR" : "DOUBLE");
       p += w, left -= (size_t)w;
     }
   }
+}
+
+static void plan_table(build *bd, tabq *tq) {
+  tt__select sel;
+  tt__table_select(bd->eng, tq->name, &sel);
+  tq->ncols = sel.ncols;
+  memcpy(tq->cols, sel.cols, sizeof sel.cols);
+  memcpy(tq->types, sel.types, sizeof sel.types);
+  memcpy(tq->sql_cols, sel.sql, sizeof sel.sql);
 }
 
 static void time_pred(build *bd, char *buf, size_t size) {
@@ -459,7 +470,7 @@ static tt_err data_range(build *bd, duckdb_connection con, tt_error *err) {
   if (bd->counter_axis)
     snprintf(sql, len, "SELECT min(CAST(%s AS BIGINT)), max(CAST(%s AS BIGINT)) FROM read_parquet(%s, union_by_name=true, hive_partitioning=false)", id, id, src->list);
   else
-    snprintf(sql, len, "SELECT min(epoch_us(%s)), max(epoch_us(%s)) FROM read_parquet(%s, union_by_name=true, hive_partitioning=false)", id, id, src->list);
+    snprintf(sql, len, "SELECT min(epoch_us(CAST(%s AS TIMESTAMP))), max(epoch_us(CAST(%s AS TIMESTAMP))) FROM read_parquet(%s, union_by_name=true, hive_partitioning=false)", id, id, src->list);
   duckdb_result r;
   tt_err rc = TT_OK;
   if (duckdb_query(con, sql, &r) != DuckDBSuccess) {
