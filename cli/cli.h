@@ -50,6 +50,10 @@ int cli_wants_help(int argc, char **argv);
 /* Commands, one file each (cli/cmd_<name>.c). */
 int cmd_config(cli *ctx, int argc, char **argv);
 int cmd_init(cli *ctx, int argc, char **argv);
+int cmd_simulate(cli *ctx, int argc, char **argv);
+int cmd_schema(cli *ctx, int argc, char **argv);
+int cmd_ingest(cli *ctx, int argc, char **argv);
+int cmd_lake(cli *ctx, int argc, char **argv);
 int cmd_features(cli *ctx, int argc, char **argv);
 
 #endif

@@ -19,6 +19,10 @@
 static const cli_command commands[] = {
     {"init", cmd_init, "create a project directory"},
     {"config", cmd_config, "show the effective configuration"},
+    {"simulate", cmd_simulate, "write a simulated fleet's telemetry and event files"},
+    {"schema", cmd_schema, "validate, register, show, list and diff dataset schemas"},
+    {"ingest", cmd_ingest, "validate files and write them to the lake"},
+    {"lake", cmd_lake, "query the lake with SQL, show its statistics"},
     {"features", cmd_features, "feature sets: build offline, stream online, verify"},
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
