@@ -254,18 +254,30 @@ static int64_t scalar(const char *q) {
 }
 
 TT_TEST_TIMEOUT(offline_build_matches_engine, 300) {
-  make_lake("lake", 12, 5);
+  make_lake("lake", 30, 5);
   tt_feature_set *fs = load_set();
-  tt_features_build_opts o = {.lake = "lake", .every = 6 * H, .from = INT64_MIN, .to = INT64_MAX, .threads = 2};
+  /* One worker: its stream spans many DuckDB chunks per table. */
+  tt_features_build_opts o = {.lake = "lake", .every = 6 * H, .from = INT64_MIN, .to = INT64_MAX, .threads = 1};
   tt_features_build_stats st;
   tt_error e;
   char buf[1400];
   CHECK_MSG(tt_features_build(fs, &o, &st, &e) == TT_OK, "%s", tt_error_format(&e, buf, sizeof buf));
-  CHECK_EQ_INT(st.vehicles, 12);
+  CHECK_EQ_INT(st.vehicles, 30);
+  int64_t last = INT64_MIN, first = INT64_MAX;
+  for (size_t i = 0; i < g_ntel; i++) {
+    if (g_tel[i].t > last) last = g_tel[i].t;
+    if (g_tel[i].t < first) first = g_tel[i].t;
+  }
+  int64_t last_spine = last / (6 * H) * (6 * H);
+  uint64_t want_rows = 0;
+  for (size_t i = 0; i < g_ntel; i++) want_rows += g_tel[i].t <= last_spine;
+  for (size_t i = 0; i < g_ndtc; i++) want_rows += g_dtc[i].t <= last_spine;
+  CHECK(want_rows > 2 * 2048);
+  CHECK_EQ_INT(st.rows_read, want_rows); /* every event up to the last spine point, once */
   CHECK_EQ_INT(st.files_read, 5 + 5); /* every date partition of both tables */
   size_t rows = check_output(fs, st.out_path);
   CHECK_EQ_INT(rows, st.spine_rows);
-  CHECK(rows >= 12 * 19);
+  CHECK(rows >= 30 * 19);
   /* The manifest names the version and every file read. */
   char *man = tt_test_sh_out(NULL, "cat '%s'", st.manifest_path);
   CHECK_STR_CONTAINS(man, tt_feature_set_version(fs));
@@ -273,6 +285,12 @@ TT_TEST_TIMEOUT(offline_build_matches_engine, 300) {
   CHECK_STR_CONTAINS(man, "lake/dtc/date=2026-11-24/");
   free(man);
 
+  /* Two workers give the same file. */
+  o.threads = 2;
+  o.out_path = "two.parquet";
+  CHECK_MSG(tt_features_build(fs, &o, &st, &e) == TT_OK, "%s", tt_error_format(&e, buf, sizeof buf));
+  CHECK_EQ_INT(st.rows_read, want_rows);
+  CHECK_EQ_INT(check_output(fs, "two.parquet"), rows);
   /* A narrow range reads only the partitions its windows need. */
   o.from = T0 + 4 * D;
   o.to = T0 + 4 * D + 12 * H;
@@ -280,7 +298,7 @@ TT_TEST_TIMEOUT(offline_build_matches_engine, 300) {
   CHECK_MSG(tt_features_build(fs, &o, &st, &e) == TT_OK, "%s", tt_error_format(&e, buf, sizeof buf));
   CHECK_EQ_INT(st.files_read, 3 + 3); /* days 2..4: the 2-day windows reach back into day 2 */
   rows = check_output(fs, "narrow.parquet");
-  CHECK_EQ_INT(rows, 12 * 3);
+  CHECK_EQ_INT(rows, 30 * 3);
   tt_feature_set_destroy(fs);
 }
 

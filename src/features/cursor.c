@@ -6,12 +6,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-tt_err tt__cursor_open(tt__cursor *c, duckdb_connection con, const char *sql, size_t ncols,
+tt_err tt__cursor_open(tt__cursor *c, duckdb_database db, const char *sql, size_t ncols,
                        const char *const *names, const tt_type *types, tt_error *err) {
   memset(c, 0, sizeof *c);
   c->b = tt_batch_new(ncols, names, types, duckdb_vector_size());
   if (!c->b) return tt_error_set(err, TT_NOMEM, "out of memory");
-  if (duckdb_prepare(con, sql, &c->ps) != DuckDBSuccess) {
+  if (duckdb_connect(db, &c->con) != DuckDBSuccess) {
+    c->con = NULL;
+    return tt_error_set(err, TT_DB, "cannot connect to DuckDB");
+  }
+  duckdb_result tz;
+  duckdb_state s = duckdb_query(c->con, "SET TimeZone='UTC'", &tz);
+  duckdb_destroy_result(&tz);
+  if (s != DuckDBSuccess) return tt_error_set(err, TT_DB, "cannot set the time zone");
+  if (duckdb_prepare(c->con, sql, &c->ps) != DuckDBSuccess) {
     c->has_ps = 1;
     return tt_error_set(err, TT_DB, "%s", duckdb_prepare_error(c->ps));
   }
@@ -87,6 +95,7 @@ void tt__cursor_close(tt__cursor *c) {
   if (c->has_res) duckdb_destroy_result(&c->res);
   if (c->has_pending) duckdb_destroy_pending(&c->pending);
   if (c->has_ps) duckdb_destroy_prepare(&c->ps);
+  if (c->con) duckdb_disconnect(&c->con);
   tt_batch_destroy(c->b);
   memset(c, 0, sizeof *c);
 }

@@ -11,6 +11,7 @@
 #include "telltale/time.h"
 
 typedef struct tt__cursor {
+  duckdb_connection con; /* its own: a connection streams one result at a time */
   duckdb_prepared_statement ps;
   duckdb_pending_result pending;
   duckdb_result res;
@@ -20,11 +21,12 @@ typedef struct tt__cursor {
   int done;    /* no more rows */
 } tt__cursor;
 
-/* Run sql on con, streaming. Its result columns must be, in order, the
+/* Run sql on a new connection to db, streaming (its session time zone is
+ * UTC). Its result columns must be, in order, the
  * given names with types: TT_TYPE_STRING (VARCHAR), TT_TYPE_INT64 or
  * TT_TYPE_TIMESTAMP (BIGINT), TT_TYPE_DOUBLE (DOUBLE), TT_TYPE_BOOL
  * (BOOLEAN). Loads the first chunk. DuckDB errors are copied into err. */
-tt_err tt__cursor_open(tt__cursor *c, duckdb_connection con, const char *sql, size_t ncols,
+tt_err tt__cursor_open(tt__cursor *c, duckdb_database db, const char *sql, size_t ncols,
                        const char *const *names, const tt_type *types, tt_error *err);
 /* 1 if a row is available at c->pos (fetching the next chunk if needed),
  * 0 at the end, -1 on error. */

@@ -8,7 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
-#include <openssl/evp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,14 +18,8 @@
 #include "core/json_escape.h"
 #include "features/internal.h"
 #include "telltale/features.h"
+#include "telltale/hash.h"
 
-/* The schema module is developed on its own branch: until it is linked in,
- * these resolve to NULL and definitions are not checked against a schema. */
-#pragma weak tt_schema_parse_file
-#pragma weak tt_schema_destroy
-#pragma weak tt_schema_name
-#pragma weak tt_schema_table
-#pragma weak tt_table_column_index
 
 static const char *const g_agg_names[] = {
 #define TT_AGG_NAME_(name, str) str,
@@ -613,11 +607,7 @@ static tt_err build_json(tt_feature_set *fs, tt_error *err) {
     return tt_error_set(err, TT_NOMEM, "out of memory");
   }
   fs->json = b.p;
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int mdlen = 0;
-  if (!EVP_Digest(b.p, b.len, md, &mdlen, EVP_sha256(), NULL))
-    return tt_error_set(err, TT_INTERNAL, "sha256 failed");
-  for (unsigned i = 0; i < mdlen && i < 32; i++) snprintf(fs->version + 2 * i, 3, "%02x", md[i]);
+  tt_sha256_hex(b.p, b.len, fs->version);
   memcpy(fs->short_version, fs->version, 12);
   fs->short_version[12] = '\0';
   return TT_OK;
@@ -671,7 +661,7 @@ tt_err tt_feature_set_load(const char *project_dir, const char *name, tt_feature
   /* First parse without a schema to learn the source table, then check
    * against the project's schema that declares it, when there is one. */
   tt_err rc = tt_feature_set_parse_file(path, NULL, out, err);
-  if (rc != TT_OK || !tt_schema_parse_file) return rc;
+  if (rc != TT_OK) return rc;
   char sdir[4096];
   snprintf(sdir, sizeof sdir, "%s/schemas", dir);
   DIR *d = opendir(sdir);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "features/internal.h"
+#include "telltale/hash.h"
 #include "features/tile.h"
 
 static int find_table(const tt_feature_set *fs, const char *name) {
@@ -317,11 +318,7 @@ tt_err tt_fengine_eval(const tt_fengine *e, const tt_fstate *st, tt_time t, doub
   return TT_OK;
 }
 
+/* The one sharding rule of telltale (include/telltale/hash.h). */
 uint32_t tt_features_shard_of(const char *id, size_t len, uint32_t n) {
-  uint64_t h = UINT64_C(1469598103934665603);
-  for (size_t i = 0; i < len; i++) {
-    h ^= (unsigned char)id[i];
-    h *= UINT64_C(1099511628211);
-  }
-  return n ? (uint32_t)(h % n) : 0;
+  return n > 1 ? (uint32_t)(tt_hash64(id, len) % n) : 0;
 }

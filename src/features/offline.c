@@ -195,7 +195,8 @@ static void *worker_run(void *arg) {
              "SELECT %s FROM read_parquet(%s, union_by_name=true, hive_partitioning=false) "
              "WHERE %s AND CAST(%s AS VARCHAR) IN (SELECT v FROM sel_%d) ORDER BY 1, 2",
              tq->sql_cols, tq->list, pred, ent, w->index);
-    rc = tt__cursor_open(&cur[i], con, sql, tq->ncols, tq->cols, tq->types, err);
+    tt_debug("features", "worker %d: %s", w->index, sql);
+    rc = tt__cursor_open(&cur[i], bd->db, sql, tq->ncols, tq->cols, tq->types, err);
     open[i] = 1;
     if (rc) {
       tt_error_at(err, tq->name, 0, NULL);
@@ -210,7 +211,7 @@ static void *worker_run(void *arg) {
     snprintf(q, sizeof q,
              "SELECT v, t FROM spine WHERE v IN (SELECT v FROM sel_%d) AND t >= %lld AND t <= %lld "
              "ORDER BY 1, 2", w->index, (long long)bd->from, (long long)bd->to);
-    rc = tt__cursor_open(&cur[spine_ix], con, q, 2, sn, stypes, err);
+    rc = tt__cursor_open(&cur[spine_ix], bd->db, q, 2, sn, stypes, err);
     open[spine_ix] = 1;
     if (rc) goto out;
   }
@@ -369,6 +370,7 @@ static tt_err shard_vehicles(build *bd, duckdb_connection con, char ***out, size
     }
     if (!sql) return tt_error_set(err, TT_NOMEM, "out of memory");
     duckdb_result r;
+    tt_debug("features", "vehicles: %s", sql);
     if (duckdb_query(con, sql, &r) != DuckDBSuccess) {
       rc = tt_error_set(err, TT_DB, "%s", duckdb_result_error(&r));
       if (i < bd->ntabs) tt_error_at(err, bd->tabs[i].name, 0, bd->fs->entity);

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "features/online.h"
+#include "telltale/hash.h"
 #include "telltale/log.h"
 
 /* ---------------------------------------------------------------------- */
@@ -33,11 +34,7 @@ typedef struct mem {
   mem_offset *offsets;
 } mem;
 
-static uint64_t hash_str(const char *s) {
-  uint64_t h = UINT64_C(1469598103934665603);
-  for (; *s; s++) h = (h ^ (unsigned char)*s) * UINT64_C(1099511628211);
-  return h;
-}
+static uint64_t hash_str(const char *s) { return tt_hash64_str(s); }
 
 static mem_entry *mem_find(mem *m, const char *veh, int create) {
   if (create && (m->n + 1) * 2 > m->cap) {

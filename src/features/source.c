@@ -35,7 +35,7 @@ static tt_err fsrc_query(fsrc *s, uint64_t offset, tt_error *err) {
   int parquet = ext && !strcmp(ext, ".parquet");
   snprintf(sql, len, "SELECT %s FROM %s(%s) OFFSET %llu", s->sel.sql,
            parquet ? "read_parquet" : "read_csv_auto", lit, (unsigned long long)offset);
-  tt_err rc = tt__cursor_open(&s->cur, s->con, sql, s->sel.ncols, s->sel.cols, s->sel.types, err);
+  tt_err rc = tt__cursor_open(&s->cur, s->db, sql, s->sel.ncols, s->sel.cols, s->sel.types, err);
   s->open = 1;
   free(lit);
   free(sql);

@@ -195,7 +195,7 @@ tt_err tt_features_verify(const tt_feature_set *fs, const char *lake, const char
     }
     snprintf(sql, len, "SELECT %s FROM read_parquet(%s, union_by_name=true, hive_partitioning=false)", s->sql, lit);
     tt__cursor cur;
-    rc = tt__cursor_open(&cur, con, sql, s->ncols, s->cols, s->types, err);
+    rc = tt__cursor_open(&cur, db, sql, s->ncols, s->cols, s->types, err);
     free(lit);
     free(sql);
     while (rc == TT_OK) {
