@@ -11,6 +11,8 @@
 #include "cli.h"
 #include "telltale/features.h"
 #include "telltale/log.h"
+#include "telltale/registry.h"
+#include "core/json_escape.h"
 
 static const char *USAGE =
     "usage: telltale features VERB [options]\n"
@@ -18,8 +20,12 @@ static const char *USAGE =
     "Feature sets are declared in PROJECT/features/NAME.yaml (docs/features.md).\n"
     "\n"
     "Verbs:\n"
-    "  list [--output json]          feature sets in the project, with versions\n"
-    "  show --set S [--output json]  a set's canonical definition and version\n"
+    "  apply [--output json]         register every feature set of the project\n"
+    "  list [--output json]          registered feature sets (latest versions)\n"
+    "  search TEXT [--output json]   registered sets mentioning TEXT\n"
+    "  show REF | --set S [--output json]\n"
+    "                                a registered version (NAME[:V|@ALIAS]) or a file\n"
+    "  diff REF [REF2]               changes between versions (or REF and the file)\n"
     "  build --set S (--spine FILE | --every SPAN) [--from T] [--to T]\n"
     "        [--shard I/N] [--threads N] [--out FILE]\n"
     "                                point-in-time values into the lake (Parquet)\n"
@@ -53,6 +59,14 @@ static const char *BUILD_HELP =
     "  --threads N       worker threads (default: one per core)\n"
     "  --out FILE        write here instead of the lake's features/ area\n"
     "  --output json     print the build's figures as JSON\n";
+
+static int open_registry(cli *ctx, tt_registry **reg) {
+  tt_error err;
+  tt_error_clear(&err);
+  if (tt_registry_open(tt_config_get(ctx->cfg, "registry"), tt_config_project_dir(ctx->cfg), reg, &err) != TT_OK)
+    return cli_fail(&err);
+  return CLI_EXIT_OK;
+}
 
 static int load_set(cli *ctx, const char *name, tt_feature_set **fs) {
   tt_error err;
@@ -173,16 +187,39 @@ static int cmd_show(cli *ctx, int argc, char **argv) {
       if ((output = cli_output_parse(optarg)) < 0) return cli_usage_error("unknown --output '%s'", optarg);
       break;
     case 'h':
-      puts("usage: telltale features show --set S [--output json]\n\n"
-           "Print a feature set's version (sha256 of its canonical JSON) and features;\n"
-           "with --output json the canonical JSON itself.");
+      puts("usage: telltale features show (NAME[:VERSION|@ALIAS] | --set S) [--output json]\n\n"
+           "Print a registered feature-set version (or, with --set, the project's file S):\n"
+           "its version id (sha256 of the canonical JSON) and features; with --output json\n"
+           "the canonical JSON itself.");
       return CLI_EXIT_OK;
     default: return CLI_EXIT_USAGE;
     }
   }
-  if (!set && optind < argc) set = argv[optind];
   tt_feature_set *fs = NULL;
-  int rc = load_set(ctx, set, &fs);
+  int rc;
+  if (!set && optind < argc) {
+    /* A registered version: print its stored canonical definition. */
+    tt_registry *reg = NULL;
+    if ((rc = open_registry(ctx, &reg))) return rc;
+    tt_object *o = NULL;
+    tt_error err;
+    tt_error_clear(&err);
+    if (tt_registry_get(reg, TT_KIND_FEATURE_SET, argv[optind], &o, &err) != TT_OK) {
+      rc = cli_fail(&err);
+    } else if (output == CLI_OUT_JSON) {
+      printf("{\"name\":\"%s\",\"version\":%d,\"sha256\":\"%s\",\"definition\":%s}\n", o->name, o->version,
+             o->sha256, o->content);
+    } else {
+      char *report = NULL;
+      printf("%s version %d  sha256 %s\n%s\n", o->name, o->version, o->sha256, o->description);
+      if (tt_feature_set_diff("{\"features\":[]}", o->content, &report, &err) == TT_OK) fputs(report, stdout);
+      free(report);
+    }
+    tt_object_free(o);
+    tt_registry_close(reg);
+    return rc;
+  }
+  rc = load_set(ctx, set, &fs);
   if (rc) return rc;
   if (output == CLI_OUT_JSON) {
     printf("{\"version\":\"%s\",\"definition\":%s}\n", tt_feature_set_version(fs), tt_feature_set_json(fs));
@@ -204,20 +241,48 @@ static int cmd_show(cli *ctx, int argc, char **argv) {
   return CLI_EXIT_OK;
 }
 
-static int cmd_list(cli *ctx, int argc, char **argv) {
-  int output = CLI_OUT_TABLE;
+/* Parse "[--output json]" and at most `npos` positionals. */
+static int simple_args(int argc, char **argv, const char *help, int *output, const char **pos, int npos) {
+  int n = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--output") && i + 1 < argc) {
-      if ((output = cli_output_parse(argv[++i])) < 0) return cli_usage_error("unknown --output");
+      if ((*output = cli_output_parse(argv[++i])) < 0) return cli_usage_error("unknown --output '%s'", argv[i]);
     } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-      puts("usage: telltale features list [--output json]\n\n"
-           "List the feature sets of the project (PROJECT/features/NAME.yaml) with\n"
-           "their versions and feature counts. Files that do not parse are reported.");
-      return CLI_EXIT_OK;
-    } else {
+      fputs(help, stdout);
+      return -1;
+    } else if (argv[i][0] == '-' || n >= npos) {
       return cli_usage_error("unexpected argument '%s'", argv[i]);
+    } else {
+      pos[n++] = argv[i];
     }
   }
+  return 0;
+}
+
+static void print_objects(const tt_object *o, size_t n, int output) {
+  if (output == CLI_OUT_JSON) putchar('[');
+  for (size_t i = 0; i < n; i++) {
+    if (output == CLI_OUT_JSON) {
+      printf("%s{\"name\":\"%s\",\"version\":%d,\"sha256\":\"%s\",\"description\":", i ? "," : "", o[i].name,
+             o[i].version, o[i].sha256);
+      tt_json_write_string(stdout, o[i].description);
+      putchar('}');
+    } else {
+      printf("%-24s %3d  %.12s  %s\n", o[i].name, o[i].version, o[i].sha256, o[i].description);
+    }
+  }
+  if (output == CLI_OUT_JSON) puts("]");
+}
+
+static int cmd_apply(cli *ctx, int argc, char **argv) {
+  int output = CLI_OUT_TABLE;
+  int rc = simple_args(argc, argv,
+                       "usage: telltale features apply [--output json]\n\n"
+                       "Register every feature set of the project (PROJECT/features/NAME.yaml), checked\n"
+                       "against the project's schema, in the registry (config registry). Each distinct\n"
+                       "definition becomes a new immutable version; an unchanged one is left as it is.\n",
+                       &output, NULL, 0);
+  if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
   char dir[4096];
   snprintf(dir, sizeof dir, "%s/features", tt_config_project_dir(ctx->cfg));
   DIR *d = opendir(dir);
@@ -225,32 +290,129 @@ static int cmd_list(cli *ctx, int argc, char **argv) {
     fprintf(stderr, "telltale: %s: no features directory\n", dir);
     return CLI_EXIT_NOINPUT;
   }
+  tt_registry *reg = NULL;
+  if ((rc = open_registry(ctx, &reg))) {
+    closedir(d);
+    return rc;
+  }
   struct dirent *de;
-  int rc = CLI_EXIT_OK, first = 1;
+  int first = 1;
   if (output == CLI_OUT_JSON) putchar('[');
   while ((de = readdir(d))) {
     size_t n = strlen(de->d_name);
-    if (n < 6 || strcmp(de->d_name + n - 5, ".yaml")) continue;
+    if (n < 6 || strcmp(de->d_name + n - 5, ".yaml") || de->d_name[0] == '.') continue;
     char name[256];
     snprintf(name, sizeof name, "%.*s", (int)(n - 5), de->d_name);
     tt_feature_set *fs = NULL;
     tt_error err;
     tt_error_clear(&err);
-    if (tt_feature_set_load(tt_config_project_dir(ctx->cfg), name, &fs, &err) != TT_OK) {
+    int version = 0, created = 0;
+    if (tt_feature_set_load(tt_config_project_dir(ctx->cfg), name, &fs, &err) != TT_OK ||
+        tt_feature_set_register(reg, fs, &version, &created, &err) != TT_OK) {
       rc = cli_fail(&err);
+      tt_feature_set_destroy(fs);
       continue;
     }
     if (output == CLI_OUT_JSON)
-      printf("%s{\"name\":\"%s\",\"version\":\"%s\",\"features\":%zu}", first ? "" : ",",
-             tt_feature_set_name(fs), tt_feature_set_version(fs), tt_feature_set_count(fs));
+      printf("%s{\"name\":\"%s\",\"version\":%d,\"sha256\":\"%s\",\"created\":%s}", first ? "" : ",",
+             tt_feature_set_name(fs), version, tt_feature_set_version(fs), created ? "true" : "false");
     else
-      printf("%-24s %s  %3zu features  %s\n", tt_feature_set_name(fs), tt_feature_set_short_version(fs),
-             tt_feature_set_count(fs), tt_feature_set_description(fs));
+      printf("%-24s version %d  %s  %s\n", tt_feature_set_name(fs), version, tt_feature_set_short_version(fs),
+             created ? "registered" : "unchanged");
     first = 0;
     tt_feature_set_destroy(fs);
   }
-  closedir(d);
   if (output == CLI_OUT_JSON) puts("]");
+  closedir(d);
+  tt_registry_close(reg);
+  return rc;
+}
+
+static int cmd_list(cli *ctx, int argc, char **argv) {
+  int output = CLI_OUT_TABLE;
+  int rc = simple_args(argc, argv,
+                       "usage: telltale features list [--output json]\n\n"
+                       "List the registered feature sets (latest version of each): name, version,\n"
+                       "sha256 (the definition's version id) and description.\n",
+                       &output, NULL, 0);
+  if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
+  tt_registry *reg = NULL;
+  if ((rc = open_registry(ctx, &reg))) return rc;
+  tt_object *o = NULL;
+  size_t n = 0;
+  tt_error err;
+  tt_error_clear(&err);
+  if (tt_registry_list(reg, TT_KIND_FEATURE_SET, NULL, &o, &n, &err) != TT_OK) rc = cli_fail(&err);
+  else print_objects(o, n, output);
+  tt_objects_free(o, n);
+  tt_registry_close(reg);
+  return rc;
+}
+
+static int cmd_search(cli *ctx, int argc, char **argv) {
+  int output = CLI_OUT_TABLE;
+  const char *text = NULL;
+  int rc = simple_args(argc, argv,
+                       "usage: telltale features search TEXT [--output json]\n\n"
+                       "Registered feature-set versions whose name, description, tags or definition\n"
+                       "(feature names, source tables and columns, event codes) contain TEXT,\n"
+                       "case-insensitively.\n",
+                       &output, &text, 1);
+  if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
+  if (!text) return cli_usage_error("features search wants TEXT");
+  tt_registry *reg = NULL;
+  if ((rc = open_registry(ctx, &reg))) return rc;
+  tt_object *o = NULL;
+  size_t n = 0;
+  tt_error err;
+  tt_error_clear(&err);
+  if (tt_registry_search(reg, TT_KIND_FEATURE_SET, text, &o, &n, &err) != TT_OK) rc = cli_fail(&err);
+  else print_objects(o, n, output);
+  tt_objects_free(o, n);
+  tt_registry_close(reg);
+  return rc;
+}
+
+static int cmd_diff(cli *ctx, int argc, char **argv) {
+  int output = CLI_OUT_TABLE;
+  const char *refs[2] = {NULL, NULL};
+  int rc = simple_args(argc, argv,
+                       "usage: telltale features diff REF [REF2]\n\n"
+                       "Differences between two registered versions (REF: NAME, NAME:VERSION or\n"
+                       "NAME@ALIAS), or between REF and the project's file of that name when REF2 is\n"
+                       "not given: changed settings (~), added (+) and removed (-) features.\n"
+                       "Exit 0 when they are the same, 1 when they differ.\n",
+                       &output, refs, 2);
+  if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
+  if (!refs[0]) return cli_usage_error("features diff wants REF [REF2]");
+  tt_registry *reg = NULL;
+  if ((rc = open_registry(ctx, &reg))) return rc;
+  tt_object *a = NULL, *b = NULL;
+  tt_feature_set *fs = NULL;
+  char *report = NULL;
+  tt_error err;
+  tt_error_clear(&err);
+  const char *new_json = NULL;
+  if (tt_registry_get(reg, TT_KIND_FEATURE_SET, refs[0], &a, &err) != TT_OK) goto fail;
+  if (refs[1]) {
+    if (tt_registry_get(reg, TT_KIND_FEATURE_SET, refs[1], &b, &err) != TT_OK) goto fail;
+    new_json = b->content;
+  } else {
+    if (tt_feature_set_load(tt_config_project_dir(ctx->cfg), a->name, &fs, &err) != TT_OK) goto fail;
+    new_json = tt_feature_set_json(fs);
+  }
+  if (tt_feature_set_diff(a->content, new_json, &report, &err) != TT_OK) goto fail;
+  fputs(*report ? report : "no differences\n", stdout);
+  rc = *report ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+  goto out;
+fail:
+  rc = cli_fail(&err);
+out:
+  free(report);
+  tt_object_free(a);
+  tt_object_free(b);
+  tt_feature_set_destroy(fs);
+  tt_registry_close(reg);
   return rc;
 }
 
@@ -540,6 +702,9 @@ int cmd_features(cli *ctx, int argc, char **argv) {
   if (!strcmp(verb, "build")) return cmd_build(ctx, argc, argv);
   if (!strcmp(verb, "show")) return cmd_show(ctx, argc, argv);
   if (!strcmp(verb, "list")) return cmd_list(ctx, argc, argv);
+  if (!strcmp(verb, "apply")) return cmd_apply(ctx, argc, argv);
+  if (!strcmp(verb, "search")) return cmd_search(ctx, argc, argv);
+  if (!strcmp(verb, "diff")) return cmd_diff(ctx, argc, argv);
   if (!strcmp(verb, "stream")) return cmd_stream(ctx, argc, argv);
   if (!strcmp(verb, "get")) return cmd_get(ctx, argc, argv);
   if (!strcmp(verb, "verify")) return cmd_verify(ctx, argc, argv);

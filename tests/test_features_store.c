@@ -603,3 +603,51 @@ TT_TEST_TIMEOUT(online_redis_stream_resume_and_verify, 300) {
   tt_feature_set_destroy(fs);
   redis_stop(rpid);
 }
+
+TT_TEST(registry_apply_list_search_show_diff) {
+  load_set();
+  tt_test_write_file("proj/telltale.yaml", "registry: sqlite:reg.db\n");
+  const char *cli = tt_test_cli();
+  int status;
+  char *out = tt_test_sh_out(&status, "%s -C proj features apply", cli);
+  CHECK_EQ_INT(status, 0);
+  CHECK_STR_CONTAINS(out, "health                   version 1");
+  CHECK_STR_CONTAINS(out, "registered");
+  free(out);
+  out = tt_test_sh_out(&status, "%s -C proj features apply --output json", cli);
+  CHECK_STR_CONTAINS(out, "\"version\":1");
+  CHECK_STR_CONTAINS(out, "\"created\":false"); /* same definition, same version */
+  free(out);
+  /* A changed window is a new version, and diff names the change. */
+  tt_test_write_file("proj/features/health.yaml", SET);
+  CHECK_EQ_INT(tt_test_sh("sed -i 's/v_mean_1h, column: voltage, agg: mean, window: 1h/v_mean_1h, column: voltage, agg: mean, window: 2h/' proj/features/health.yaml"), 0);
+  out = tt_test_sh_out(&status, "%s -C proj features diff health", cli);
+  CHECK_EQ_INT(status, 1);
+  CHECK_STR_CONTAINS(out, "~ feature v_mean_1h: window 3600000000 -> 7200000000");
+  free(out);
+  out = tt_test_sh_out(&status, "%s -C proj features apply", cli);
+  CHECK_STR_CONTAINS(out, "version 2");
+  free(out);
+  out = tt_test_sh_out(&status, "%s -C proj features diff health:1 health:2", cli);
+  CHECK_EQ_INT(status, 1);
+  CHECK_STR_CONTAINS(out, "window 3600000000 -> 7200000000");
+  free(out);
+  out = tt_test_sh_out(&status, "%s -C proj features list --output json", cli);
+  CHECK_EQ_INT(status, 0);
+  CHECK_STR_CONTAINS(out, "\"name\":\"health\",\"version\":2");
+  free(out);
+  out = tt_test_sh_out(&status, "%s -C proj features search temp", cli); /* a source column */
+  CHECK_STR_CONTAINS(out, "health");
+  free(out);
+  out = tt_test_sh_out(&status, "%s -C proj features search no-such-thing", cli);
+  CHECK(!strstr(out, "health"));
+  free(out);
+  out = tt_test_sh_out(&status, "%s -C proj features show health:1 --output json", cli);
+  CHECK_EQ_INT(status, 0);
+  CHECK_STR_CONTAINS(out, "\"version\":1");
+  CHECK_STR_CONTAINS(out, "\"window\":3600000000");
+  free(out);
+  out = tt_test_sh_out(&status, "%s -C proj features show health:9 2>&1", cli);
+  CHECK_EQ_INT(status, 66);
+  free(out);
+}

@@ -147,6 +147,20 @@ int tt_features_parse_span(tt_time_axis axis, const char *s, int64_t *out);
 tt_err tt_feature_set_load(const char *project_dir, const char *name, tt_feature_set **out,
                            tt_error *err) TT_WARN_UNUSED;
 
+/* Register fs in the registry (kind "feature_set", content its canonical
+ * JSON, so the registry's sha256 is the version id). An identical
+ * definition returns the existing version (*created 0). */
+struct tt_registry;
+tt_err tt_feature_set_register(struct tt_registry *reg, const tt_feature_set *fs, int *version,
+                               int *created, tt_error *err) TT_WARN_UNUSED;
+
+/* The differences between two canonical definitions, one line each:
+ * "~ tile: 3600000000 -> 86400000000", "+ feature x: mean of t.c over …",
+ * "- feature y: …", "~ feature z: window 3600000000 -> 7200000000".
+ * *report is malloc'd ("" when equal). */
+tt_err tt_feature_set_diff(const char *old_json, const char *new_json, char **report,
+                           tt_error *err) TT_WARN_UNUSED;
+
 /* ---------------------------------------------------------------------- */
 /* The engine                                                             */
 
