@@ -153,14 +153,16 @@ static const char *RANDOM_SET =
 /* The plain reference: the events of the window, straight from the
  * documented definition. */
 static double reference(const tt_feature_def *f, int64_t tile, const ev *evs, size_t n, int64_t t) {
-  int64_t k = t >= 0 ? t / tile : -((-t + tile - 1) / tile);
-  int64_t lo = (k - f->window / tile + 1) * tile;
+  /* Tiles are (kT - T, kT]; as of t the window covers (lo, t] with
+   * lo = (ceil(t / T) - W/T) · T. */
+  int64_t k = t > 0 ? (t + tile - 1) / tile : -((-t) / tile);
+  int64_t lo = (k - f->window / tile) * tile;
   double xs[4096];
   int64_t ts[4096];
   size_t m = 0;
   for (size_t i = 0; i < n; i++) {
     const ev *e = &evs[i];
-    if (e->t < lo || e->t > t || !e->run) continue;
+    if (e->t <= lo || e->t > t || !e->run) continue;
     if (*f->code && strcmp(e->code, f->code)) continue;
     if (*f->column && (!e->valid || isnan(e->v))) continue;
     xs[m] = *f->column ? e->v + 0.0 : 1.0;

@@ -10,10 +10,13 @@
  * sorted in batch, late and out of order in a stream — cannot change a
  * single bit of the result. src/features/README.md explains the design.
  *
- * Window boundaries (exact): with tile size T and window W (a multiple of
- * T), the value as of t covers the events e with
- *     (floor(t / T) - W / T + 1) * T  <=  e.time  <=  t
- * i.e. the W/T most recent tiles, the newest one only up to t.
+ * Window boundaries (exact): tiles are the intervals (kT - T, kT] of the
+ * tile size T. With a window W (a multiple of T), the value as of t covers
+ * the events e with
+ *     (ceil(t / T) - W / T) * T  <  e.time  <=  t
+ * i.e. the W/T most recent tiles, the newest one only up to t. As of a tile
+ * boundary (e.g. a daily spine at midnight with 1h tiles) that is exactly
+ * (t - W, t].
  *
  * Missing values: a null or NaN value (or |x| >= 2^26, outside the engine's
  * exact fixed-point range) is skipped by every value aggregation; the value

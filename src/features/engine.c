@@ -107,7 +107,7 @@ size_t tt_fstate_bytes(const tt_fstate *st) {
 
 /* Drop tiles no window as of any t >= latest can reach. */
 static void prune(const tt_fengine *e, tt_fstate *st) {
-  int64_t k = tt__floordiv(st->latest, e->fs->tile);
+  int64_t k = tt__tile_of(st->latest, e->fs->tile);
   for (size_t i = 0; i < st->ninputs; i++) {
     tt__ring *r = &st->rings[i];
     int64_t lo = k - e->inputs[i].max_tiles + 1;
@@ -122,19 +122,19 @@ static void prune(const tt_fengine *e, tt_fstate *st) {
 
 void tt__fstate_touch(const tt_fengine *e, tt_fstate *st, int64_t t) {
   if (t > st->latest) {
-    int64_t old = st->latest == INT64_MIN ? INT64_MIN : tt__floordiv(st->latest, e->fs->tile);
+    int64_t old = st->latest == INT64_MIN ? INT64_MIN : tt__tile_of(st->latest, e->fs->tile);
     st->latest = t;
-    if (tt__floordiv(t, e->fs->tile) != old) prune(e, st);
+    if (tt__tile_of(t, e->fs->tile) != old) prune(e, st);
   }
 }
 
 tt_err tt__fstate_fold_value(const tt_fengine *e, tt_fstate *st, size_t in, int64_t t, double x,
                              int valid) {
   const tt__input *inp = &e->inputs[in];
-  int64_t idx = tt__floordiv(t, e->fs->tile);
+  int64_t idx = tt__tile_of(t, e->fs->tile);
   /* Too late to matter: older than every window still answerable. */
   if (st->latest != INT64_MIN &&
-      idx < tt__floordiv(st->latest, e->fs->tile) - inp->max_tiles + 1) {
+      idx < tt__tile_of(st->latest, e->fs->tile) - inp->max_tiles + 1) {
     st->dropped++;
     return TT_OK;
   }
@@ -296,7 +296,7 @@ tt_err tt_fengine_eval(const tt_fengine *e, const tt_fstate *st, tt_time t, doub
     return tt_error_set(err, TT_INVALID,
                         "cannot evaluate as of %s: the state holds an event at %s (look-ahead)", a, b);
   }
-  int64_t k = tt__floordiv(t, fs->tile);
+  int64_t k = tt__tile_of(t, fs->tile);
   for (size_t i = 0; i < e->ninputs; i++) {
     const tt__input *in = &e->inputs[i];
     const tt__ring *r = &st->rings[i];

@@ -39,11 +39,11 @@ struct tt_feature_set {
  * cannot change it: integer sums, min/max, and first/last ordered by
  * (time, value). */
 typedef struct tt__tile {
-  int64_t idx; /* floor(time / tile) */
+  int64_t idx; /* tt__tile_of(time): the tile (idx·T − T, idx·T] */
   int64_t n;   /* valid values (rows, for row-count inputs) */
   tt_i128 sum; /* Σ xq, xq = round(x * 2^TT_FX_BITS) */
   tt_i128 sq;  /* Σ xq² */
-  tt_i128 st, stt, stx; /* Σ dt, Σ dt², Σ dt·xq; dt = time - idx * tile */
+  tt_i128 st, stt, stx; /* Σ dt, Σ dt², Σ dt·xq; dt = time - idx * tile (<= 0) */
   double min, max;
   int64_t ft, lt; /* first / last time */
   double fx, lx;  /* values at ft / lt */
@@ -109,6 +109,13 @@ typedef struct tt__select {
   char sql[8192];
 } tt__select;
 void tt__table_select(const tt_fengine *eng, const char *table, tt__select *sel);
+
+/* The tile of time t: tiles are (k·T − T, k·T], so k = ceil(t / T). A
+ * window as of a tile boundary t then covers exactly (t − W, t]. */
+static inline int64_t tt__tile_of(int64_t t, int64_t tile) {
+  int64_t q = t / tile;
+  return (t % tile != 0 && t > 0) ? q + 1 : q;
+}
 
 /* floor(a / b) for b > 0. */
 static inline int64_t tt__floordiv(int64_t a, int64_t b) {

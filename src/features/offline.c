@@ -575,14 +575,15 @@ tt_err tt_features_build(const tt_feature_set *fs, const tt_features_build_opts 
   for (int pass = 0; pass < 2; pass++) {
     int64_t dlo = INT64_MIN, dhi = INT64_MAX;
     if (!bd.counter_axis && bd.from != INT64_MIN && bd.to != INT64_MAX) {
-      int64_t k = tt__floordiv(bd.from, fs->tile) - fs->max_window / fs->tile + 1;
+      /* The earliest window starts after (tile_of(from) - W/T) · T. */
+      int64_t k = tt__tile_of(bd.from, fs->tile) - fs->max_window / fs->tile;
       bd.read_lo = k * fs->tile;
       bd.read_hi = bd.to;
       dlo = tt_time_day(bd.read_lo);
       dhi = tt_time_day(bd.read_hi);
     } else {
       bd.read_lo = bd.from == INT64_MIN ? INT64_MIN
-                                        : (tt__floordiv(bd.from, fs->tile) - fs->max_window / fs->tile + 1) * fs->tile;
+                                        : (tt__tile_of(bd.from, fs->tile) - fs->max_window / fs->tile) * fs->tile;
       bd.read_hi = bd.to;
     }
     for (size_t i = 0; i < bd.ntabs; i++) {

@@ -148,7 +148,7 @@ tt_err tt_features_verify(const tt_feature_set *fs, const char *lake, const char
   /* 1. Files and their arrival order. */
   int64_t dlo = INT64_MIN, dhi = INT64_MAX;
   if (fs->axis == TT_AXIS_TIMESTAMP) {
-    if (from != INT64_MIN) dlo = tt_time_day((tt__floordiv(from, fs->tile) - fs->max_window / fs->tile + 1) * fs->tile);
+    if (from != INT64_MIN) dlo = tt_time_day((tt__tile_of(from, fs->tile) - fs->max_window / fs->tile) * fs->tile);
     if (to != INT64_MAX) dhi = tt_time_day(to);
   }
   for (size_t i = 0; i < ntab; i++) {
@@ -273,7 +273,7 @@ tt_err tt_features_verify(const tt_feature_set *fs, const char *lake, const char
       if (r->t > maxp) maxp = r->t;
       int closed = i + 1 == v1 || maxp < sufmin[i + 1];
       if (!closed || maxp < from || maxp > to) continue;
-      int64_t tile = tt__floordiv(maxp, fs->tile);
+      int64_t tile = tt__tile_of(maxp, fs->tile);
       if (tile == last_tile && i + 1 != v1) continue;
       last_tile = tile;
       for (size_t k = 0; k < ntab; k++) {
