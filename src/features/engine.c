@@ -55,6 +55,7 @@ tt_err tt_fengine_new(const tt_feature_set *fs, tt_fengine **out, tt_error *err)
       }
     }
     in->feat[in->nfeat++] = (int)i;
+    if (f->agg == TT_AGG_SLOPE) in->slope = 1;
     if (f->window / fs->tile > in->max_tiles) in->max_tiles = f->window / fs->tile;
   }
   /* Windows ascending: evaluation walks tiles newest to oldest once per
@@ -105,7 +106,10 @@ size_t tt_fstate_bytes(const tt_fstate *st) {
   return b;
 }
 
-/* Drop tiles no window as of any t >= latest can reach. */
+/* Drop tiles no window as of any t >= latest can reach. Tiles are removed
+ * from the front of a sorted array, so this moves memory: do it in steps of
+ * at least 32 tiles (stale tiles in between are never merged — evaluation
+ * stops at the window's first tile — and cost at most 32 tiles of memory). */
 static void prune(const tt_fengine *e, tt_fstate *st) {
   int64_t k = tt__tile_of(st->latest, e->fs->tile);
   for (size_t i = 0; i < st->ninputs; i++) {
@@ -113,7 +117,7 @@ static void prune(const tt_fengine *e, tt_fstate *st) {
     int64_t lo = k - e->inputs[i].max_tiles + 1;
     size_t drop = 0;
     while (drop < r->n && r->t[drop].idx < lo) drop++;
-    if (drop) {
+    if (drop >= 32 || (drop && drop == r->n)) {
       memmove(r->t, r->t + drop, (r->n - drop) * sizeof *r->t);
       r->n -= drop;
     }
@@ -310,7 +314,7 @@ tt_err tt_fengine_eval(const tt_fengine *e, const tt_fstate *st, tt_time t, doub
        * the order could not matter anyway. */
       while (pos > 0 && r->t[pos - 1].idx >= lo) {
         pos--;
-        tt__acc_merge(&acc, &r->t[pos], (r->t[pos].idx - k) * fs->tile);
+        tt__acc_merge(&acc, &r->t[pos], (r->t[pos].idx - k) * fs->tile, in->slope);
       }
       out[in->feat[j]] = tt__acc_value(&acc, f, t, k * fs->tile);
     }

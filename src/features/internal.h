@@ -61,6 +61,7 @@ typedef struct tt__input {
   const char *code;   /* "" = any row */
   int filtered;       /* the set's filter applies (table is the source) */
   int64_t max_tiles;  /* longest window of its features, in tiles */
+  int slope;          /* a slope feature reads it: merge the slope sums */
   size_t nfeat;
   int *feat;          /* feature indices, sorted by window ascending */
 } tt__input;
