@@ -261,7 +261,7 @@ static tt_err r_stats(tt_online *on, uint64_t *vehicles, uint64_t *bytes, tt_err
     snprintf(cursor, sizeof cursor, "%s", rep->element[0]->str);
     redisReply *keys = rep->element[1];
     for (size_t i = 0; i < keys->elements; i++)
-      redisAppendCommand(r->c, "MEMORY USAGE %b", keys->element[i]->str, keys->element[i]->len);
+      redisAppendCommand(r->c, "MEMORY USAGE %b SAMPLES 0", keys->element[i]->str, keys->element[i]->len);
     for (size_t i = 0; i < keys->elements; i++) {
       redisReply *m = NULL;
       if (redisGetReply(r->c, (void **)&m) != REDIS_OK || !m) {
