@@ -115,7 +115,7 @@ size_t tt_fstate_bytes(const tt_fstate *st) {
  * at least 32 tiles (stale tiles in between are never merged — evaluation
  * stops at the window's first tile — and cost at most 32 tiles of memory). */
 static void prune(const tt_fengine *e, tt_fstate *st) {
-  int64_t k = tt__tile_of(st->latest, e->fs->tile);
+  int64_t k = st->latest_tile;
   for (size_t i = 0; i < st->ninputs; i++) {
     tt__ring *r = &st->rings[i];
     int64_t lo = k - e->inputs[i].max_tiles + 1;
@@ -131,9 +131,11 @@ static void prune(const tt_fengine *e, tt_fstate *st) {
 
 void tt__fstate_touch(const tt_fengine *e, tt_fstate *st, int64_t t) {
   if (t > st->latest) {
-    int64_t old = st->latest == INT64_MIN ? INT64_MIN : tt__tile_of(st->latest, e->fs->tile);
+    int64_t k = tt__tile_of(t, e->fs->tile);
+    int moved = st->latest == INT64_MIN || k != st->latest_tile;
     st->latest = t;
-    if (tt__tile_of(t, e->fs->tile) != old) prune(e, st);
+    st->latest_tile = k;
+    if (moved) prune(e, st);
   }
 }
 
@@ -142,7 +144,7 @@ tt_err tt__fstate_fold_value(const tt_fengine *e, tt_fstate *st, size_t in, int6
   const tt__input *inp = &e->inputs[in];
   int64_t idx = tt__tile_of(t, e->fs->tile);
   /* Too late to matter: older than every window still answerable. */
-  if (st->latest != INT64_MIN && idx < tt__tile_of(st->latest, e->fs->tile) - inp->max_tiles + 1) {
+  if (st->latest != INT64_MIN && idx < st->latest_tile - inp->max_tiles + 1) {
     st->dropped++;
     return TT_OK;
   }

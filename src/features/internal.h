@@ -74,6 +74,7 @@ struct tt_fengine {
 
 struct tt_fstate {
   tt_time latest;
+  int64_t latest_tile; /* tt__tile_of(latest), cached: used on every fold */
   uint64_t folded, dropped, skipped;
   size_t ninputs;
   tt__ring rings[];

@@ -50,6 +50,7 @@ tt_err tt_fstate_load(const tt_fengine *e, tt_fstate *st, const unsigned char *p
   tt_fstate_reset(st);
   const unsigned char *q = p + 68, *end = p + len;
   memcpy(&st->latest, q, 8), q += 8;
+  if (st->latest != INT64_MIN) st->latest_tile = tt__tile_of(st->latest, e->fs->tile);
   memcpy(&st->folded, q, 8), q += 8;
   memcpy(&st->dropped, q, 8), q += 8;
   memcpy(&st->skipped, q, 8), q += 8;
