@@ -55,5 +55,6 @@ int cmd_schema(cli *ctx, int argc, char **argv);
 int cmd_registry(cli *ctx, int argc, char **argv);
 int cmd_ingest(cli *ctx, int argc, char **argv);
 int cmd_lake(cli *ctx, int argc, char **argv);
+int cmd_features(cli *ctx, int argc, char **argv);
 
 #endif

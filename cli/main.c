@@ -24,6 +24,7 @@ static const cli_command commands[] = {
     {"registry", cmd_registry, "registry (metadata store) info and search across kinds"},
     {"ingest", cmd_ingest, "validate files and write them to the lake"},
     {"lake", cmd_lake, "query the lake with SQL, show its statistics"},
+    {"features", cmd_features, "feature sets: build offline, stream online, verify"},
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 
