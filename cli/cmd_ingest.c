@@ -15,6 +15,7 @@
 static void help(FILE *f) {
   fprintf(f,
           "usage: telltale ingest [options] PATH...\n"
+          "       telltale ingest kafka://BROKERS/TOPIC [options]   (streaming, see below)\n"
           "\n"
           "Validate CSV and JSON-lines files against the table's schema and write them to\n"
           "the lake as zstd Parquet, partitioned by date. PATH is a file, a directory\n"
@@ -105,8 +106,13 @@ static tt_err load_schema(cli *ctx, const char *arg, const char *table, tt_schem
 }
 
 int cmd_ingest(cli *ctx, int argc, char **argv) {
+  /* A kafka:// source is the streaming consumer (cli/cmd_ingest_kafka.c). */
+  for (int i = 1; i < argc; i++)
+    if (!strncmp(argv[i], "kafka://", 8)) return cmd_ingest_kafka(ctx, argc, argv);
   if (cli_wants_help(argc, argv)) {
     help(stdout);
+    fputs("\n", stdout);
+    cmd_ingest_kafka_help(stdout);
     return CLI_EXIT_OK;
   }
   const char *table = NULL, *schema_arg = NULL;

@@ -40,7 +40,8 @@ extern "C" {
   X(UNKNOWN_COLUMN, "unknown_column", "a field is not a column of the table")                \
   X(MISSING_REQUIRED, "missing_required", "a required field is missing or empty")            \
   X(WRONG_TYPE, "wrong_type", "a value does not have the column's type")                     \
-  X(OUT_OF_RANGE, "out_of_range", "a numeric value is outside the column's min/max")
+  X(OUT_OF_RANGE, "out_of_range", "a numeric value is outside the column's min/max")        \
+  X(UNKNOWN_SCHEMA, "unknown_schema", "an Avro message names a schema id the registry lacks")
 
 typedef enum tt_reject_reason {
 #define TT_REJECT_ENUM_(e, name, desc) TT_REJECT_##e,
