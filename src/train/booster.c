@@ -4,6 +4,7 @@
  * XGBoost keeps its last error message in thread-local storage that the
  * next call overwrites, so every failing call is turned into a tt_error at
  * once (xgb_fail). */
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -362,9 +363,17 @@ tt_err tt_booster_importance(tt_booster *b, size_t nf, const char *const *names,
   const char **fn = NULL;
   const bst_ulong *shape = NULL;
   const float *scores = NULL;
-  XGB(XGBoosterFeatureScore(b->h, "{\"importance_type\":\"total_gain\"}", &n, &fn, &dim, &shape,
-                            &scores),
-      "feature importance");
+  /* Pass the names: a model loaded from JSON may not carry them. */
+  json_t *cfg = json_pack("{s:s}", "importance_type", "total_gain");
+  json_t *arr = json_array();
+  for (size_t j = 0; j < nf; j++) json_array_append_new(arr, json_string(names[j]));
+  json_object_set_new(cfg, "feature_names", arr);
+  char *cfgs = json_dumps(cfg, JSON_COMPACT);
+  json_decref(cfg);
+  if (!cfgs) return tt_error_set(err, TT_NOMEM, "out of memory");
+  int xrc = XGBoosterFeatureScore(b->h, cfgs, &n, &fn, &dim, &shape, &scores);
+  free(cfgs);
+  XGB(xrc, "feature importance");
   for (bst_ulong k = 0; k < n; k++)
     for (size_t j = 0; j < nf; j++)
       if (!strcmp(fn[k], names[j])) out[j] = scores[k];
