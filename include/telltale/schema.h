@@ -58,6 +58,13 @@ typedef struct tt_table_def {
 
 typedef struct tt_schema tt_schema;
 
+/* "telemetry", "events", "entity"; parse returns -1 for an unknown name. */
+const char *tt_table_kind_name(tt_table_kind k);
+int tt_table_kind_parse(const char *name);
+/* "timestamp", "counter"; parse returns -1 for an unknown name. */
+const char *tt_time_axis_name(tt_time_axis a);
+int tt_time_axis_parse(const char *name);
+
 /* Parse a schema from YAML. Errors name the file, line and field. The
  * schema is the caller's to destroy. */
 tt_err tt_schema_parse_file(const char *path, tt_schema **out, tt_error *err) TT_WARN_UNUSED;
@@ -81,6 +88,9 @@ int tt_table_column_index(const tt_table_def *t, const char *name);
 /* Canonical JSON text of the schema (stable key order, no whitespace): what
  * the registry stores and hashes. malloc'd, caller frees. */
 char *tt_schema_to_json(const tt_schema *s);
+/* Read canonical (or any equivalent) JSON back, with the same validation as
+ * the YAML reader; errors name the field path. The schema is the caller's
+ * to destroy. */
 tt_err tt_schema_from_json(const char *json, tt_schema **out, tt_error *err) TT_WARN_UNUSED;
 
 /* Evolution from old to new. Each change is one line of the report
@@ -88,7 +98,10 @@ tt_err tt_schema_from_json(const char *json, tt_schema **out, tt_error *err) TT_
  * optional column or a table is compatible; removing or retyping a column,
  * making a column required, or changing a table's entity/time axis is not.
  * *compatible is set to 0 or 1. *report is malloc'd (caller frees), "" when
- * there is no change. */
+ * there is no change. Incompatible lines end in "  [incompatible]". A unit
+ * change is incompatible (same numbers, other meaning); a range (min/max),
+ * description or column-order change is reported and compatible. The table
+ * names are what is compared; the schema names may differ. */
 tt_err tt_schema_diff(const tt_schema *old_s, const tt_schema *new_s, int *compatible,
                       char **report, tt_error *err) TT_WARN_UNUSED;
 
