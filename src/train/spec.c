@@ -32,7 +32,8 @@ __attribute__((format(printf, 4, 5))) static tt_err fail(parser *p, const yaml_n
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
   tt_error_set(p->err, TT_PARSE, "%s", msg);
-  return tt_error_at(p->err, p->file, n ? line_of(n) : 0, field);
+  tt_error_at(p->err, p->file, n ? line_of(n) : 0, field);
+  return TT_PARSE;
 }
 
 static const char *scalar(const yaml_node_t *n) {
@@ -488,7 +489,8 @@ static tt_err parse_with(yaml_parser_t *yp, const char *source, tt_model_spec **
   *out = NULL;
   if (!yaml_parser_load(yp, &doc)) {
     tt_error_set(err, TT_PARSE, "YAML: %s", yp->problem ? yp->problem : "syntax error");
-    return tt_error_at(err, source, (long)yp->problem_mark.line + 1, NULL);
+    tt_error_at(err, source, (long)yp->problem_mark.line + 1, NULL);
+    return TT_PARSE;
   }
   tt_model_spec *s = calloc(1, sizeof *s);
   if (!s) {
@@ -500,7 +502,8 @@ static tt_err parse_with(yaml_parser_t *yp, const char *source, tt_model_spec **
   yaml_node_t *root = yaml_document_get_root_node(&doc);
   if (!root) {
     tt_error_set(err, TT_PARSE, "empty model spec");
-    rc = tt_error_at(err, source, 1, NULL);
+    tt_error_at(err, source, 1, NULL);
+    rc = TT_PARSE;
   } else {
     rc = parse_root(&p, root);
   }
@@ -527,8 +530,10 @@ tt_err tt_model_spec_parse_string(const char *yaml, size_t len, const char *sour
 tt_err tt_model_spec_parse_file(const char *path, tt_model_spec **out, tt_error *err) {
   FILE *f = fopen(path, "rb");
   if (!f) {
-    tt_error_set(err, errno == ENOENT ? TT_NOTFOUND : TT_IO, "cannot open: %s", strerror(errno));
-    return tt_error_at(err, path, 0, NULL);
+    tt_err code = errno == ENOENT ? TT_NOTFOUND : TT_IO;
+    tt_error_set(err, code, "cannot open: %s", strerror(errno));
+    tt_error_at(err, path, 0, NULL);
+    return code;
   }
   yaml_parser_t yp;
   if (!yaml_parser_initialize(&yp)) {
