@@ -128,7 +128,16 @@ tt_err tt__regdb_sqlite_open(const char *path, tt__regdb **out, tt_error *err) {
   sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
   /* journal_mode=WAL persists in the file; synchronous=NORMAL is durable
    * with WAL except for the last commits on power loss. */
-  tt_err r = sq_exec(s, "PRAGMA journal_mode=WAL", err);
+  /* Switching to WAL needs an exclusive lock and SQLite does not call the
+   * busy handler for it, so several processes creating the registry at
+   * once retry here (for up to the busy timeout). */
+  tt_err r = TT_OK;
+  for (int waited = 0;; waited += 10) {
+    r = sq_exec(s, "PRAGMA journal_mode=WAL", err);
+    if (r == TT_OK || (sqlite3_errcode(s->db) & 0xff) != SQLITE_BUSY || waited >= BUSY_TIMEOUT_MS)
+      break;
+    sqlite3_sleep(10);
+  }
   if (r == TT_OK) r = sq_exec(s, "PRAGMA synchronous=NORMAL", err);
   if (r != TT_OK) {
     tt_error_at(err, path, 0, NULL);
