@@ -143,3 +143,42 @@ TT_TEST(cli_init_and_config_show) {
   CHECK_EQ_INT(tt_test_sh("%s nonsense 2>/dev/null", tt_test_cli()), 64);
   CHECK_EQ_INT(tt_test_sh("%s --set nokey=1 config show 2>/dev/null", tt_test_cli()), 78);
 }
+
+TT_TEST(config_doc_is_current) {
+  /* docs/configuration.md is generated from the property table; a property
+   * added without regenerating it fails here. */
+  int st;
+  char *out = tt_test_sh_out(&st, "%s config doc | diff - '%s/docs/configuration.md'",
+                             tt_test_cli(), tt_test_source_dir());
+  CHECK_MSG(st == 0, "docs/configuration.md is stale; run `telltale config doc > docs/configuration.md`:\n%s", out);
+  free(out);
+}
+
+#include "telltale/hash.h"
+
+TT_TEST(hash_sha256_and_shards) {
+  char hex[65];
+  tt_sha256_hex("abc", 3, hex);
+  CHECK_EQ_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  tt_test_write_file("f.txt", "abc");
+  tt_error e;
+  CHECK_OK(tt_sha256_file("f.txt", hex, &e));
+  CHECK_EQ_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  CHECK(tt_sha256_file("missing.txt", hex, &e) == TT_IO);
+  CHECK_EQ_STR(e.file, "missing.txt");
+  /* FNV-1a 64 reference values. */
+  CHECK(tt_hash64_str("") == UINT64_C(0xcbf29ce484222325));
+  CHECK(tt_hash64_str("a") == UINT64_C(0xaf63dc4c8601ec8c));
+  unsigned counts[4] = {0};
+  char id[16];
+  for (int v = 0; v < 4000; v++) {
+    snprintf(id, sizeof id, "V%05d", v);
+    counts[tt_shard_of(id, 4)]++;
+  }
+  for (int s = 0; s < 4; s++) CHECK_MSG(counts[s] > 800 && counts[s] < 1200, "shard %d has %u", s, counts[s]);
+  unsigned i, n;
+  CHECK(tt_shard_parse("2/4", &i, &n) == 0 && i == 2 && n == 4);
+  CHECK(tt_shard_parse("4/4", &i, &n) != 0);
+  CHECK(tt_shard_parse("1/0", &i, &n) != 0);
+  CHECK(tt_shard_parse("x", &i, &n) != 0);
+}

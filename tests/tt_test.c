@@ -77,12 +77,12 @@ int tt_test_sh(const char *fmt, ...) {
 
 const char *tt_test_cli(void) {
   const char *b = getenv("TT_CLI");
-  return b ? b : "telltale";
+  return b ? b : TT_TEST_CLI; /* the build's binary, so tests run standalone too */
 }
 
 const char *tt_test_source_dir(void) {
   const char *s = getenv("TT_SOURCE_DIR");
-  return s ? s : ".";
+  return s ? s : TT_TEST_SOURCE_DIR;
 }
 
 void tt_test_write_file(const char *path, const char *text) {
