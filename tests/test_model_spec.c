@@ -101,7 +101,7 @@ TT_TEST(bad_specs_name_line_and_key) {
 
 TT_TEST(counter_axis_spec) {
   const char *y =
-      "name: rul\naxis: counter\nfeatures: [{set: engine, version: 2}]\n"
+      "name: rul\naxis: counter\nfeatures: [{set: engine, version: 3f2a}]\n"
       "label: {kind: regression, events: failures, cap: 125}\n"
       "spine: {table: cycles, every: 1}\n"
       "split: {by: holdout, test_pattern: 'test_*', validation_fraction: 0.2}\n"
@@ -112,7 +112,7 @@ TT_TEST(counter_axis_spec) {
   CHECK_EQ_INT(s->axis, TT_AXIS_KIND_COUNTER);
   CHECK_EQ_INT(s->label.cap, 125);
   CHECK_EQ_INT(s->label.unit, 1);
-  CHECK_EQ_INT(s->features[0].version, 2);
+  CHECK_EQ_STR(s->features[0].version, "3f2a");
   CHECK_EQ_STR(s->split.test_pattern, "test_*");
   tt_model_spec_destroy(s);
 }

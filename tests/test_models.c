@@ -27,7 +27,7 @@ static tt_trainset *small_set(void) {
 }
 
 static tt_model_spec *spec(void) {
-  const char *y = "name: risk\nfeatures: [{set: fs, version: 3}]\n"
+  const char *y = "name: risk\nfeatures: [{set: fs, version: abc123}]\n"
                   "label: {kind: classification, events: failures, horizon: 7d}\n"
                   "spine: {table: t}\nsplit: {by: vehicle}\n"
                   "xgboost: {rounds: 20, params: {max_depth: 2, nthread: 1}}\n"
@@ -73,7 +73,7 @@ static void roundtrip(const char *url) {
   CHECK_EQ_INT(m->nfeatures, 2);
   CHECK_EQ_STR(m->feature_names[1], "b");
   CHECK_EQ_STR(m->feature_sets[0].set, "fs");
-  CHECK_EQ_INT(m->feature_sets[0].version, 3);
+  CHECK_EQ_STR(m->feature_sets[0].version, "abc123");
   CHECK(m->threshold > 0 && m->threshold < 1);
   json_error_t je;
   json_t *rec = json_loads(m->record_json, 0, &je);

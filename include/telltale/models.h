@@ -41,7 +41,7 @@ typedef struct tt_fit_context {
   const char *spec_yaml;      /* the spec file's text (may be NULL) */
   const char *const *lake_files; /* the lake files the training set was read from */
   size_t nlake_files;
-  const int *feature_set_versions; /* resolved versions, one per spec->features (may be NULL) */
+  const char *const *feature_set_versions; /* resolved version ids, one per spec->features (may be NULL) */
   double build_seconds;       /* time spent building the training set */
   int64_t as_of;              /* end of the data used (0 unknown) */
   const char *telltale_version; /* recorded as is (may be NULL) */

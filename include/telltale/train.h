@@ -53,8 +53,9 @@ typedef enum tt_threshold_policy {
 typedef enum tt_axis_kind { TT_AXIS_KIND_TIMESTAMP = 0, TT_AXIS_KIND_COUNTER = 1 } tt_axis_kind;
 
 typedef struct tt_feature_ref {
-  char *set;   /* feature set name */
-  int version; /* 0: the latest registered version at training time */
+  char *set;     /* feature set name (features/NAME.yaml) */
+  char *version; /* expected version id (a prefix of its sha256), or NULL: the
+                    definition as it is at training time */
 } tt_feature_ref;
 
 typedef struct tt_label_def {

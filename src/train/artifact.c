@@ -10,7 +10,6 @@
  * two concurrent runs never write the same name with different bytes. */
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,17 +17,12 @@
 #include <unistd.h>
 
 #include "core/fsutil.h"
+#include "telltale/hash.h"
 #include "telltale/models.h"
 
 #define MAGIC "telltale-model 1\n"
 #define ARTIFACT_MAX_BYTES ((size_t)1 << 31) /* a cap on what we read back */
 
-static void sha256_hex(const void *data, size_t len, char out[65]) {
-  unsigned char md[32];
-  unsigned int mdlen = 0;
-  EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
-  for (unsigned i = 0; i < 32; i++) snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
 
 tt_err tt_artifact_write(const char *dir, const char *name, const char *meta, const char *model,
                          size_t model_len, char **relpath, char sha[65], tt_error *err) {
@@ -42,7 +36,7 @@ tt_err tt_artifact_write(const char *dir, const char *name, const char *meta, co
   memcpy(buf + ml, meta, mtl);
   buf[ml + mtl] = '\n';
   memcpy(buf + ml + mtl + 1, model, model_len);
-  sha256_hex(buf, total, sha);
+  tt_sha256_hex(buf, total, sha);
   if (asprintf(&sub, "%s/%s", dir, name) < 0 || asprintf(relpath, "%s/%s.model", name, sha) < 0 ||
       asprintf(&final, "%s/%s", dir, *relpath) < 0 ||
       asprintf(&tmp, "%s/.%s.model.%ld.tmp", sub, sha, (long)getpid()) < 0) {
@@ -109,7 +103,7 @@ tt_err tt_artifact_read(const char *path, const char *expect, char **meta, char 
   buf[len] = '\0';
   if (expect) {
     char sha[65];
-    sha256_hex(buf, len, sha);
+    tt_sha256_hex(buf, len, sha);
     if (strcmp(sha, expect) != 0) {
       rc = tt_error_set(err, TT_CHECKSUM,
                         "model artefact refused: its sha256 is %s but the registry recorded %s "

@@ -152,7 +152,7 @@ tt_err tt_fit_run(const tt_model_spec *spec, const tt_trainset *ts, const tt_fit
   for (size_t j = 0; j < nf; j++) json_array_append_new(feats, json_string(ts->feature_names[j]));
   json_t *sets = json_array();
   for (size_t i = 0; i < spec->nfeatures; i++)
-    json_array_append_new(sets, json_pack("{s:s,s:i}", "set", spec->features[i].set, "version",
+    json_array_append_new(sets, json_pack("{s:s,s:s?}", "set", spec->features[i].set, "version",
                                           ctx && ctx->feature_set_versions ? ctx->feature_set_versions[i]
                                                                           : spec->features[i].version));
   json_t *files = json_array();

@@ -63,7 +63,10 @@ void tt_model_destroy(tt_model *m) {
   free(m->name);
   for (size_t j = 0; m->feature_names && j < m->nfeatures; j++) free(m->feature_names[j]);
   free(m->feature_names);
-  for (size_t i = 0; m->feature_sets && i < m->nsets; i++) free(m->feature_sets[i].set);
+  for (size_t i = 0; m->feature_sets && i < m->nsets; i++) {
+    free(m->feature_sets[i].set);
+    free(m->feature_sets[i].version);
+  }
   free(m->feature_sets);
   free(m->record_json);
   tt_booster_destroy(m->booster);
@@ -129,7 +132,11 @@ tt_err tt_model_load(tt_registry *reg, const char *dir, const char *ref, tt_mode
   for (size_t i = 0; i < m->nsets; i++) {
     json_t *fs = json_array_get(sets, i);
     const char *s = json_string_value(json_object_get(fs, "set"));
-    m->feature_sets[i].version = (int)json_integer_value(json_object_get(fs, "version"));
+    const char *v = json_string_value(json_object_get(fs, "version"));
+    if (v && !(m->feature_sets[i].version = strdup(v))) {
+      rc = tt_error_set(err, TT_NOMEM, "out of memory");
+      goto out;
+    }
     if (!s || !(m->feature_sets[i].set = strdup(s))) {
       rc = tt_error_set(err, TT_MODEL, "bad feature set in artefact");
       goto out;

@@ -223,9 +223,7 @@ static tt_err parse_features(parser *p, yaml_node_t *v) {
     TRY(want_map(p, it, "features"));
     TRY(check_keys(p, it, "features[]", keys));
     TRY(get_str(p, it, "set", "features[].set", 1, &s->features[i].set));
-    int64_t ver = 0;
-    TRY(get_int(p, it, "version", "features[].version", 1, INT32_MAX, &ver));
-    s->features[i].version = (int)ver;
+    TRY(get_str(p, it, "version", "features[].version", 0, &s->features[i].version));
   }
   return TT_OK;
 }
@@ -557,7 +555,10 @@ void tt_model_spec_destroy(tt_model_spec *s) {
   free(s->name);
   free(s->description);
   free(s->source);
-  for (size_t i = 0; s->features && i < s->nfeatures; i++) free(s->features[i].set);
+  for (size_t i = 0; s->features && i < s->nfeatures; i++) {
+    free(s->features[i].set);
+    free(s->features[i].version);
+  }
   free(s->features);
   tt_label_def *l = &s->label;
   free(l->events_table);

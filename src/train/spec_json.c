@@ -21,8 +21,8 @@ char *tt_model_spec_to_json(const tt_model_spec *s) {
   json_object_set_new(root, "axis", json_string(s->axis == TT_AXIS_KIND_COUNTER ? "counter" : "timestamp"));
   json_t *feats = json_array();
   for (size_t i = 0; i < s->nfeatures; i++)
-    json_array_append_new(feats, json_pack("{s:s,s:i}", "set", s->features[i].set, "version",
-                                           (json_int_t)s->features[i].version));
+    json_array_append_new(feats, json_pack("{s:s,s:o}", "set", s->features[i].set, "version",
+                                           str_or_null(s->features[i].version)));
   json_object_set_new(root, "features", feats);
   const tt_label_def *l = &s->label;
   json_t *label = json_object();
