@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "telltale/error.h"
+#include "telltale/schema.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -250,6 +251,53 @@ tt_err tt_trainset_add(tt_trainset *ts, const char *vehicle, int64_t t, const fl
 void tt_trainset_fingerprint(const tt_trainset *ts, char out[65]);
 /* Rows per part (counts[4]) and positives per part (labels > 0.5). */
 void tt_trainset_counts(const tt_trainset *ts, size_t counts[4], size_t positives[4]);
+
+/* ------------------------------------------- building from the lake -- */
+
+/* as_of values besides a time on the axis. */
+#define TT_AS_OF_LAST (INT64_MIN + 1) /* each vehicle at its own last observation */
+
+typedef enum tt_build_mode {
+  TT_BUILD_TRAIN = 0,    /* the whole spine, labelled, split, negatives down-sampled */
+  TT_BUILD_EVALUATE = 1, /* one row per vehicle as of a time, labelled; part = test */
+  TT_BUILD_PREDICT = 2,  /* one row per vehicle as of a time, no labels */
+} tt_build_mode;
+
+typedef struct tt_build_opts {
+  tt_build_mode mode;
+  const char *project_dir; /* features/NAME.yaml are read from here */
+  const char *lake;        /* lake root: LAKE/TABLE/.../part-N.parquet */
+  const tt_schema *schema; /* the dataset's tables; NULL: the one in PROJECT/schemas/ that
+                              declares the spine table */
+  int64_t as_of;           /* EVALUATE/PREDICT: a time on the axis or TT_AS_OF_LAST */
+  const char *const *vehicles; /* only these vehicles (NULL: all) */
+  size_t nvehicles;
+  unsigned shard, nshards; /* nshards > 0: only vehicles with tt_shard_of(id) == shard */
+  const char *const *files; /* reproduce: read exactly these lake files (NULL: every file) */
+  size_t nfiles;
+  int threads;             /* DuckDB threads; 0 = every core */
+} tt_build_opts;
+
+typedef struct tt_build_info {
+  char **files; /* lake files read, sorted (paths as found under the lake root) */
+  size_t nfiles;
+  char **set_versions; /* version id of each feature set used, as in spec->features */
+  size_t nsets;
+  size_t vehicles, spine_rows, outage_rows, censored_rows, downsampled_rows;
+  int64_t data_end; /* latest time in the spine table */
+  double seconds;
+} tt_build_info;
+void tt_build_info_free(tt_build_info *info);
+
+/* Build the rows a spec asks for from the lake: the spine from
+ * spec->spine.table, labels from the event tables, features computed point
+ * in time by the feature engine (events with time <= the observation time
+ * only), the split. The training set is the caller's (tt_trainset_destroy);
+ * info (may be NULL) is filled and then the caller's (tt_build_info_free).
+ * A feature set whose current definition does not match the version the
+ * spec names is refused (TT_INCOMPATIBLE). */
+tt_err tt_trainset_build(const tt_model_spec *spec, const tt_build_opts *opts, tt_trainset **out,
+                         tt_build_info *info, tt_error *err) TT_WARN_UNUSED;
 
 /* ----------------------------------------------------------- profile -- */
 
