@@ -50,5 +50,12 @@ int cli_wants_help(int argc, char **argv);
 /* Commands, one file each (cli/cmd_<name>.c). */
 int cmd_config(cli *ctx, int argc, char **argv);
 int cmd_init(cli *ctx, int argc, char **argv);
+int cmd_train(cli *ctx, int argc, char **argv);
+int cmd_models(cli *ctx, int argc, char **argv);
+int cmd_predict(cli *ctx, int argc, char **argv);
+int cmd_evaluate(cli *ctx, int argc, char **argv);
+/* Open the configured registry (cmd_models.c); returns an exit code. */
+struct tt_registry;
+int cli_open_registry(cli *ctx, struct tt_registry **reg);
 
 #endif

@@ -99,6 +99,43 @@ tt_err tt_model_load(tt_registry *reg, const char *artifacts_dir, const char *re
                      tt_error *err) TT_WARN_UNUSED;
 void tt_model_destroy(tt_model *m);
 
+/* ------------------------------------------------------ training runs -- */
+
+typedef struct tt_train_opts {
+  const char *project_dir;
+  const char *lake;      /* lake root */
+  const char *artifacts; /* artefact directory */
+  tt_registry *reg;
+  const char *telltale_version;
+  tt_train_progress_fn progress; /* per boosting round (may be NULL) */
+  void *progress_ud;
+  int threads; /* DuckDB threads for the build; 0 = every core */
+} tt_train_opts;
+
+typedef struct tt_train_report {
+  char name[128];
+  int version;       /* registered version (0 for a reproduction) */
+  char *record_json; /* the run's record (malloc'd) */
+  tt_build_info build;
+  char fingerprint[65];
+  double build_seconds, xgboost_seconds, total_seconds;
+  /* reproduce only: */
+  int rows_identical, model_identical;
+  char original_fingerprint[65];
+} tt_train_report;
+void tt_train_report_free(tt_train_report *r);
+
+/* Parse the spec file, build its training set from the lake, fit, publish
+ * a new model version. */
+tt_err tt_train_run(const char *spec_path, const tt_train_opts *o, tt_train_report *rep,
+                    tt_error *err) TT_WARN_UNUSED;
+
+/* Rebuild the training set of a registered version from its recorded spec
+ * and lake files, retrain, and report whether the rows (fingerprint) and
+ * the model (XGBoost JSON, byte for byte) are identical. Registers nothing. */
+tt_err tt_train_reproduce(const char *ref, const tt_train_opts *o, tt_train_report *rep,
+                          tt_error *err) TT_WARN_UNUSED;
+
 #ifdef __cplusplus
 }
 #endif
