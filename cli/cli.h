@@ -57,5 +57,9 @@ int cmd_evaluate(cli *ctx, int argc, char **argv);
 /* Open the configured registry (cmd_models.c); returns an exit code. */
 struct tt_registry;
 int cli_open_registry(cli *ctx, struct tt_registry **reg);
+int cmd_simulate(cli *ctx, int argc, char **argv);
+int cmd_schema(cli *ctx, int argc, char **argv);
+int cmd_ingest(cli *ctx, int argc, char **argv);
+int cmd_lake(cli *ctx, int argc, char **argv);
 
 #endif

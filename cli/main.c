@@ -23,6 +23,10 @@ static const cli_command commands[] = {
     {"models", cmd_models, "list, show, alias and compare registered models"},
     {"predict", cmd_predict, "score the fleet with a registered model (predict batch)"},
     {"evaluate", cmd_evaluate, "evaluate a model on vehicles with known outcomes"},
+    {"simulate", cmd_simulate, "write a simulated fleet's telemetry and event files"},
+    {"schema", cmd_schema, "validate, register, show, list and diff dataset schemas"},
+    {"ingest", cmd_ingest, "validate files and write them to the lake"},
+    {"lake", cmd_lake, "query the lake with SQL, show its statistics"},
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 

@@ -21,8 +21,8 @@ static char *start_postgres(void) {
   if (!getcwd(cwd, sizeof cwd)) tt_test_fail(__FILE__, __LINE__, "getcwd");
   snprintf(g_pg_state, sizeof g_pg_state, "%s/pg", cwd);
   int st = 0;
-  char *url = tt_test_sh_out(&st, "'%s/tests/services/postgres' start '%s' %d", tt_test_source_dir(),
-                             g_pg_state, (int)getpid());
+  char *url = tt_test_sh_out(&st, "'%s/tests/services/postgres' start '%s' %d",
+                             tt_test_source_dir(), g_pg_state, (int)getpid());
   CHECK_MSG(st == 0 && url && !strncmp(url, "postgresql://", 13), "postgres did not start: %s",
             url ? url : "");
   url[strcspn(url, "\n")] = '\0';
@@ -30,7 +30,8 @@ static char *start_postgres(void) {
 }
 
 static void stop_postgres(void) {
-  CHECK_EQ_INT(tt_test_sh("'%s/tests/services/postgres' stop '%s'", tt_test_source_dir(), g_pg_state), 0);
+  CHECK_EQ_INT(
+      tt_test_sh("'%s/tests/services/postgres' stop '%s'", tt_test_source_dir(), g_pg_state), 0);
 }
 
 static tt_registry *open_reg(const char *url) {
@@ -45,15 +46,15 @@ static tt_registry *open_reg(const char *url) {
 }
 
 /* Each case is a function of the registry URL, registered twice. */
-#define REGISTRY_TEST(name)                                                    \
-  static void case_##name(const char *url);                                    \
-  TT_TEST(name##_sqlite) { case_##name("sqlite:registry.db"); }                \
-  TT_TEST(name##_postgres) {                                                   \
-    char *url = start_postgres();                                              \
-    case_##name(url);                                                          \
-    stop_postgres();                                                           \
-    free(url);                                                                 \
-  }                                                                            \
+#define REGISTRY_TEST(name)                                                                        \
+  static void case_##name(const char *url);                                                        \
+  TT_TEST(name##_sqlite) { case_##name("sqlite:registry.db"); }                                    \
+  TT_TEST(name##_postgres) {                                                                       \
+    char *url = start_postgres();                                                                  \
+    case_##name(url);                                                                              \
+    stop_postgres();                                                                               \
+    free(url);                                                                                     \
+  }                                                                                                \
   static void case_##name(const char *url)
 
 static tt_object *put(tt_registry *reg, const char *kind, const char *name, const char *content,
@@ -130,7 +131,8 @@ REGISTRY_TEST(objects_versions_and_dedup) {
   tt_objects_free(list, n);
   CHECK_OK(tt_registry_list(reg, TT_KIND_FEATURE_SET, "battery", &list, &n, &e));
   CHECK_EQ_INT(n, 3);
-  for (size_t i = 0; i < n; i++) CHECK_EQ_INT(list[i].version, (int)i + 1);
+  for (size_t i = 0; i < n; i++)
+    CHECK_EQ_INT(list[i].version, (int)i + 1);
   tt_objects_free(list, n);
   CHECK_OK(tt_registry_list(reg, "nothing_here", NULL, &list, &n, &e));
   CHECK_EQ_INT(n, 0);
@@ -156,9 +158,15 @@ REGISTRY_TEST(objects_versions_and_dedup) {
 REGISTRY_TEST(search_and_tags) {
   tt_registry *reg = open_reg(url);
   const char *tags[] = {"Battery", "electrical"};
-  tt_object_spec a = {.kind = "feature_set", .name = "starter", .content = "{\"signal\":\"cranking_voltage_v\"}",
-                      .description = "Starter health", .tags = tags, .ntags = 2};
-  tt_object_spec b = {.kind = "feature_set", .name = "tyres", .content = "{\"signal\":\"tyre_pressure\"}",
+  tt_object_spec a = {.kind = "feature_set",
+                      .name = "starter",
+                      .content = "{\"signal\":\"cranking_voltage_v\"}",
+                      .description = "Starter health",
+                      .tags = tags,
+                      .ntags = 2};
+  tt_object_spec b = {.kind = "feature_set",
+                      .name = "tyres",
+                      .content = "{\"signal\":\"tyre_pressure\"}",
                       .description = "100% pressure"};
   tt_object_spec c = {.kind = "model", .name = "starter_risk", .content = "{}", .description = ""};
   tt_error e;
@@ -175,13 +183,13 @@ REGISTRY_TEST(search_and_tags) {
     size_t n;
     const char *first;
   } q[] = {
-      {NULL, "starter", 2, "starter"},         /* name, two kinds */
+      {NULL, "starter", 2, "starter"},          /* name, two kinds */
       {"feature_set", "starter", 1, "starter"}, /* kind filter */
-      {NULL, "STARTER HEALTH", 1, "starter"},  /* description, any case */
-      {NULL, "battery", 1, "starter"},         /* tag */
-      {NULL, "cranking_volt", 1, "starter"},   /* content */
-      {NULL, "100%", 1, "tyres"},              /* % is literal */
-      {NULL, "1_0", 0, NULL},                  /* _ is literal */
+      {NULL, "STARTER HEALTH", 1, "starter"},   /* description, any case */
+      {NULL, "battery", 1, "starter"},          /* tag */
+      {NULL, "cranking_volt", 1, "starter"},    /* content */
+      {NULL, "100%", 1, "tyres"},               /* % is literal */
+      {NULL, "1_0", 0, NULL},                   /* _ is literal */
       {NULL, "nothing like it", 0, NULL},
   };
   for (size_t i = 0; i < sizeof q / sizeof *q; i++) {
@@ -265,8 +273,8 @@ static tt_schema *schema_of(const char *yaml) {
   return s;
 }
 
-#define S_HEAD                                                                 \
-  "name: fleet\ntables:\n  t:\n    kind: telemetry\n    entity: v\n    time: ts\n    columns:\n" \
+#define S_HEAD                                                                                     \
+  "name: fleet\ntables:\n  t:\n    kind: telemetry\n    entity: v\n    time: ts\n    columns:\n"   \
   "      - {name: v, type: string}\n      - {name: ts, type: timestamp}\n"
 
 REGISTRY_TEST(schema_evolution) {
@@ -287,7 +295,8 @@ REGISTRY_TEST(schema_evolution) {
   CHECK_EQ_INT(created, 0);
   free(report);
   /* A compatible change: a new version, with the diff. */
-  tt_schema *s2 = schema_of(S_HEAD "      - {name: x, type: double}\n      - {name: y, type: int64}\n");
+  tt_schema *s2 =
+      schema_of(S_HEAD "      - {name: x, type: double}\n      - {name: y, type: int64}\n");
   CHECK_OK(tt_registry_schema_register(reg, s2, 0, &created, &report, &e));
   CHECK_EQ_INT(tt_schema_version(s2), 2);
   CHECK_EQ_STR(report, "+ table t column y (int64, optional)\n");
@@ -406,7 +415,8 @@ REGISTRY_TEST(concurrent_registration) {
     seen[p][k]++;
   }
   for (int p = 0; p < NPROC; p++)
-    for (int k = 0; k < PER_PROC; k++) CHECK_EQ_INT(seen[p][k], 1);
+    for (int k = 0; k < PER_PROC; k++)
+      CHECK_EQ_INT(seen[p][k], 1);
   tt_objects_free(list, n);
   CHECK_OK(tt_registry_list(reg, "feature_set", "same", &list, &n, &e));
   CHECK_EQ_INT(n, 1);
@@ -430,7 +440,9 @@ TT_TEST(open_urls) {
   CHECK_EQ_INT(tt_registry_open("sqlite:no/such/dir/r.db", ".", &reg, &e), TT_DB);
   CHECK_STR_CONTAINS(e.file, "no/such/dir/r.db");
   /* A port nobody listens on (1 is privileged and unused here). */
-  CHECK_EQ_INT(tt_registry_open("postgresql://postgres@127.0.0.1:1/postgres?connect_timeout=2", ".", &reg, &e), TT_DB);
+  CHECK_EQ_INT(tt_registry_open("postgresql://postgres@127.0.0.1:1/postgres?connect_timeout=2", ".",
+                                &reg, &e),
+               TT_DB);
   CHECK_STR_CONTAINS(e.msg, "cannot connect");
   CHECK(reg == NULL);
   /* Relative sqlite paths are relative to the project directory. */
@@ -451,13 +463,15 @@ TT_TEST(migration_version_recorded) {
   sqlite3 *db;
   CHECK(sqlite3_open("r.db", &db) == SQLITE_OK);
   sqlite3_stmt *st;
-  CHECK(sqlite3_prepare_v2(db, "SELECT COUNT(*), MAX(version) FROM schema_version", -1, &st, NULL) == SQLITE_OK);
+  CHECK(sqlite3_prepare_v2(db, "SELECT COUNT(*), MAX(version) FROM schema_version", -1, &st,
+                           NULL) == SQLITE_OK);
   CHECK(sqlite3_step(st) == SQLITE_ROW);
   CHECK_EQ_INT(sqlite3_column_int(st, 0), 1);
   CHECK_EQ_INT(sqlite3_column_int(st, 1), TT_REGISTRY_SCHEMA_VERSION);
   sqlite3_finalize(st);
   /* A registry written by a newer telltale is refused, not misread. */
-  CHECK(sqlite3_exec(db, "INSERT INTO schema_version VALUES (99, 0)", NULL, NULL, NULL) == SQLITE_OK);
+  CHECK(sqlite3_exec(db, "INSERT INTO schema_version VALUES (99, 0)", NULL, NULL, NULL) ==
+        SQLITE_OK);
   sqlite3_close(db);
   CHECK_EQ_INT(tt_registry_open("sqlite:r.db", ".", &reg, &e), TT_DB);
   CHECK_STR_CONTAINS(e.msg, "newer than this telltale");

@@ -79,51 +79,64 @@ typedef struct bad_case {
   const char *msg;
 } bad_case;
 
-#define HEAD "name: f\ntables:\n  t:\n    kind: telemetry\n    entity: v\n    time: {column: ts}\n    columns:\n"
+#define HEAD                                                                                       \
+  "name: f\ntables:\n  t:\n    kind: telemetry\n    entity: v\n    time: {column: ts}\n    "       \
+  "columns:\n"
 /* lines 1-7 are HEAD; columns start on line 8 */
 #define COLS "      - {name: v, type: string}\n      - {name: ts, type: timestamp}\n"
 
 static const bad_case bad_cases[] = {
     {"name: f\ncolour: red\ntables: {}\n", 2, "colour", "unknown key"},
-    {HEAD COLS "      - {name: x, type: double, colour: red}\n", 10, "tables.t.columns[3].colour", "unknown key"},
-    {HEAD COLS "      - {name: x, type: complex}\n", 10, "tables.t.columns.x.type", "unknown type 'complex'"},
+    {HEAD COLS "      - {name: x, type: double, colour: red}\n", 10, "tables.t.columns[3].colour",
+     "unknown key"},
+    {HEAD COLS "      - {name: x, type: complex}\n", 10, "tables.t.columns.x.type",
+     "unknown type 'complex'"},
     {HEAD COLS "      - {name: v, type: double}\n", 10, "tables.t.columns.v", "duplicate column"},
-    {HEAD "      - {name: x, type: string}\n      - {name: ts, type: timestamp}\n", 5, "tables.t.entity",
-     "entity column 'v' is not among the columns"},
-    {HEAD "      - {name: v, type: string}\n      - {name: t2, type: timestamp}\n", 6, "tables.t.time.column",
-     "time column 'ts' is not among the columns"},
-    {HEAD COLS "      - {name: x, type: double, min: 5,\n         max: 1}\n", 11, "tables.t.columns.x",
-     "min 5 is greater than max 1"},
-    {HEAD "      - {name: v, type: string}\n      - {name: ts, type: int64}\n", 6, "tables.t.time.column",
-     "a timestamp axis needs a timestamp time column"},
-    {"name: f\ntables:\n  t:\n    kind: telemetry\n    entity: v\n    time: {column: c, axis: counter, unit: km}\n"
+    {HEAD "      - {name: x, type: string}\n      - {name: ts, type: timestamp}\n", 5,
+     "tables.t.entity", "entity column 'v' is not among the columns"},
+    {HEAD "      - {name: v, type: string}\n      - {name: t2, type: timestamp}\n", 6,
+     "tables.t.time.column", "time column 'ts' is not among the columns"},
+    {HEAD COLS "      - {name: x, type: double, min: 5,\n         max: 1}\n", 11,
+     "tables.t.columns.x", "min 5 is greater than max 1"},
+    {HEAD "      - {name: v, type: string}\n      - {name: ts, type: int64}\n", 6,
+     "tables.t.time.column", "a timestamp axis needs a timestamp time column"},
+    {"name: f\ntables:\n  t:\n    kind: telemetry\n    entity: v\n    time: {column: c, axis: "
+     "counter, unit: km}\n"
      "    columns:\n      - {name: v, type: string}\n      - {name: c, type: timestamp}\n",
      6, "tables.t.time.column", "a counter axis needs a int64 time column"},
-    {"name: f\ntables:\n  t:\n    kind: telemetry\n    entity: v\n    time: {column: c, axis: counter}\n"
+    {"name: f\ntables:\n  t:\n    kind: telemetry\n    entity: v\n    time: {column: c, axis: "
+     "counter}\n"
      "    columns:\n      - {name: v, type: string}\n      - {name: c, type: int64}\n",
      6, "tables.t.time.unit", "a counter axis needs a unit"},
-    {HEAD COLS "      - {name: x, type: double, max: lots}\n", 10, "tables.t.columns.x.max", "expected a finite number"},
+    {HEAD COLS "      - {name: x, type: double, max: lots}\n", 10, "tables.t.columns.x.max",
+     "expected a finite number"},
     {HEAD COLS "      - {name: x, type: string, min: 1}\n", 10, "tables.t.columns.x", "numeric"},
-    {HEAD COLS "      - {name: x, type: bool, required: maybe}\n", 10, "tables.t.columns.x.required", "true or false"},
-    {HEAD COLS "      - {name: 9x, type: bool}\n", 10, "tables.t.columns.9x", "invalid column name"},
+    {HEAD COLS "      - {name: x, type: bool, required: maybe}\n", 10,
+     "tables.t.columns.x.required", "true or false"},
+    {HEAD COLS "      - {name: 9x, type: bool}\n", 10, "tables.t.columns.9x",
+     "invalid column name"},
     {HEAD COLS "      - {type: bool}\n", 10, "tables.t.columns[3]", "missing: the column's name"},
     {HEAD COLS "      - {name: x}\n", 10, "tables.t.columns.x", "missing: the column's type"},
     {"name: f\ntables:\n  t:\n    kind: weather\n", 4, "tables.t.kind", "unknown kind 'weather'"},
-    {"name: f\ntables:\n  t:\n    kind: events\n    entity: v\n    time: {column: ts, axis: sideways}\n", 6,
-     "tables.t.time.axis", "unknown axis"},
-    {"name: f\ntables:\n  t:\n    kind: events\n    time: ts\n    columns: []\n", 3, "tables.t.entity", "missing"},
-    {"name: f\ntables:\n  t: {kind: events, entity: v, time: ts, columns: []}\n  t: {kind: events}\n", 4,
-     "tables.t", "duplicate key"},
+    {"name: f\ntables:\n  t:\n    kind: events\n    entity: v\n    time: {column: ts, axis: "
+     "sideways}\n",
+     6, "tables.t.time.axis", "unknown axis"},
+    {"name: f\ntables:\n  t:\n    kind: events\n    time: ts\n    columns: []\n", 3,
+     "tables.t.entity", "missing"},
+    {"name: f\ntables:\n  t: {kind: events, entity: v, time: ts, columns: []}\n  t: {kind: "
+     "events}\n",
+     4, "tables.t", "duplicate key"},
     {"tables: {}\n", 1, "name", "missing"},
     {"name: f\n", 1, "tables", "missing"},
     {"name: f\ntables: {}\n", 2, "tables", "at least one table"},
     {"name: 'a b'\ntables: {}\n", 1, "name", "invalid name"},
-    {"name: f\ntables:\n  t:\n    kind: events\n    entity: v\n    time: ts\n    columns: {v: string}\n", 7,
-     "tables.t.columns", "expected a list"},
-    {HEAD "      - {name: v, type: double}\n      - {name: ts, type: timestamp}\n", 5, "tables.t.entity",
-     "must be of type string"},
-    {HEAD "      - {name: v, type: string, required: false}\n      - {name: ts, type: timestamp}\n", 8,
-     "tables.t.columns.v.required", "always required"},
+    {"name: f\ntables:\n  t:\n    kind: events\n    entity: v\n    time: ts\n    columns: {v: "
+     "string}\n",
+     7, "tables.t.columns", "expected a list"},
+    {HEAD "      - {name: v, type: double}\n      - {name: ts, type: timestamp}\n", 5,
+     "tables.t.entity", "must be of type string"},
+    {HEAD "      - {name: v, type: string, required: false}\n      - {name: ts, type: timestamp}\n",
+     8, "tables.t.columns.v.required", "always required"},
     {HEAD COLS "      - [x, double]\n", 10, "tables.t.columns[3]", "a column is a mapping"},
     {"name: f\ntables: [\n", 3, "", "YAML"},
     {"- just\n- a list\n", 1, "", "expected a mapping"},
@@ -143,7 +156,8 @@ TT_TEST(errors_name_file_line_field) {
     CHECK_MSG(rc == TT_SCHEMA || rc == TT_PARSE, "case %zu: code %d", i, rc);
     CHECK_MSG(!strcmp(e.file, "bad.yaml"), "case %zu: file '%s'", i, e.file);
     CHECK_MSG(e.line == c->line, "case %zu: line %ld, want %ld (%s)", i, e.line, c->line, buf);
-    CHECK_MSG(!strcmp(e.field, c->field), "case %zu: field '%s', want '%s' (%s)", i, e.field, c->field, buf);
+    CHECK_MSG(!strcmp(e.field, c->field), "case %zu: field '%s', want '%s' (%s)", i, e.field,
+              c->field, buf);
     CHECK_MSG(strstr(e.msg, c->msg) != NULL, "case %zu: message '%s' lacks '%s'", i, e.msg, c->msg);
     /* Also without an error struct: still a failure, never a crash. */
     CHECK(tt_schema_parse_string(c->yaml, strlen(c->yaml), "bad.yaml", &s, NULL) != TT_OK);
@@ -156,7 +170,8 @@ TT_TEST(parse_file_errors) {
   tt_error_clear(&e);
   CHECK_EQ_INT(tt_schema_parse_file("missing.yaml", &s, &e), TT_NOTFOUND);
   CHECK_EQ_STR(e.file, "missing.yaml");
-  tt_test_write_file("schemas/x.yaml", HEAD COLS "      - {name: x, type: double, unit: km, max: -1, min: 0}\n");
+  tt_test_write_file("schemas/x.yaml",
+                     HEAD COLS "      - {name: x, type: double, unit: km, max: -1, min: 0}\n");
   tt_error_clear(&e);
   CHECK_EQ_INT(tt_schema_parse_file("schemas/x.yaml", &s, &e), TT_SCHEMA);
   char buf[1200];
@@ -187,10 +202,11 @@ TT_TEST(json_round_trip_is_canonical) {
   free(report);
   /* The same schema written differently gives the same bytes. */
   tt_schema *a = parse_ok(HEAD COLS "      - {name: x, type: float, min: 0.1, unit: km}\n");
-  tt_schema *b = parse_ok("name: f\ntables:\n  t:\n    columns:\n      - name: v\n        type: str\n"
-                          "        required: yes\n      - {type: timestamp, name: ts}\n"
-                          "      - {unit: km, min: 1e-1, name: x, type: double}\n"
-                          "    time: {column: ts, axis: timestamp}\n    entity: v\n    kind: telemetry\n");
+  tt_schema *b =
+      parse_ok("name: f\ntables:\n  t:\n    columns:\n      - name: v\n        type: str\n"
+               "        required: yes\n      - {type: timestamp, name: ts}\n"
+               "      - {unit: km, min: 1e-1, name: x, type: double}\n"
+               "    time: {column: ts, axis: timestamp}\n    entity: v\n    kind: telemetry\n");
   char *ja = tt_schema_to_json(a), *jb = tt_schema_to_json(b);
   CHECK_EQ_STR(ja, jb);
   CHECK_STR_CONTAINS(ja, "\"min\":0.10000000000000001");
@@ -215,7 +231,8 @@ TT_TEST(json_errors) {
        "tables.t.columns.v.type", "unknown type"},
       {"{\"name\":\"f\",\"tables\":[{\"name\":\"t\",\"kind\":\"telemetry\",\"entity\":\"v\","
        "\"time\":{\"column\":\"ts\"},\"columns\":[{\"name\":\"v\",\"type\":\"string\"},"
-       "{\"name\":\"ts\",\"type\":\"timestamp\"},{\"name\":\"x\",\"type\":\"double\",\"min\":\"0\"}]}]}",
+       "{\"name\":\"ts\",\"type\":\"timestamp\"},{\"name\":\"x\",\"type\":\"double\",\"min\":\"0\"}"
+       "]}]}",
        "tables.t.columns.x.min", "finite number"},
       {"{\"name\":1}", "name", "expected a string"},
       {"[1]", "", "expected an object"},
@@ -227,8 +244,10 @@ TT_TEST(json_errors) {
     tt_error e;
     tt_error_clear(&e);
     CHECK_MSG(tt_schema_from_json(cases[i].json, &s, &e) != TT_OK && !s, "case %zu accepted", i);
-    CHECK_MSG(!strcmp(e.field, cases[i].field), "case %zu: field '%s' want '%s'", i, e.field, cases[i].field);
-    CHECK_MSG(strstr(e.msg, cases[i].msg) != NULL, "case %zu: '%s' lacks '%s'", i, e.msg, cases[i].msg);
+    CHECK_MSG(!strcmp(e.field, cases[i].field), "case %zu: field '%s' want '%s'", i, e.field,
+              cases[i].field);
+    CHECK_MSG(strstr(e.msg, cases[i].msg) != NULL, "case %zu: '%s' lacks '%s'", i, e.msg,
+              cases[i].msg);
   }
 }
 
@@ -276,10 +295,12 @@ TT_TEST(diff_rules) {
 
   /* Tables: adding is compatible, removing or changing the axis is not. */
   tt_schema *one = parse_ok(HEAD COLS);
-  tt_schema *two = parse_ok(HEAD COLS "  u:\n    kind: events\n    entity: v\n    time: ts\n    columns:\n" COLS);
-  tt_schema *moved = parse_ok("name: f\ntables:\n  t:\n    kind: events\n    entity: v\n"
-                              "    time: {column: c, axis: counter, unit: cycles}\n    columns:\n" COLS
-                              "      - {name: c, type: int64}\n");
+  tt_schema *two = parse_ok(
+      HEAD COLS "  u:\n    kind: events\n    entity: v\n    time: ts\n    columns:\n" COLS);
+  tt_schema *moved =
+      parse_ok("name: f\ntables:\n  t:\n    kind: events\n    entity: v\n"
+               "    time: {column: c, axis: counter, unit: cycles}\n    columns:\n" COLS
+               "      - {name: c, type: int64}\n");
   int compatible;
   char *report;
   tt_error e;
@@ -295,7 +316,8 @@ TT_TEST(diff_rules) {
   CHECK_EQ_INT(compatible, 0);
   CHECK_STR_CONTAINS(report, "~ table t kind telemetry -> events  [incompatible]\n");
   CHECK_STR_CONTAINS(report, "~ table t time column ts -> c  [incompatible]\n");
-  CHECK_STR_CONTAINS(report, "~ table t time axis timestamp (us) -> counter (cycles)  [incompatible]\n");
+  CHECK_STR_CONTAINS(report,
+                     "~ table t time axis timestamp (us) -> counter (cycles)  [incompatible]\n");
   CHECK_STR_CONTAINS(report, "+ table t column c (int64, required)  [incompatible]\n");
   free(report);
   tt_schema_destroy(one);

@@ -54,17 +54,17 @@ typedef struct tt_object {
   char *kind;
   char *name;
   int version;
-  char *content;     /* JSON text as registered */
-  char *sha256;      /* hex of content */
+  char *content;      /* JSON text as registered */
+  char *sha256;       /* hex of content */
   int64_t created_at; /* microseconds UTC */
-  char *created_by;  /* $USER of the registering process */
-  char *description; /* "" if none */
+  char *created_by;   /* $USER of the registering process */
+  char *description;  /* "" if none */
   size_t ntags;
   char **tags;
 } tt_object;
 
-void tt_object_free(tt_object *obj);                 /* one from get/put */
-void tt_objects_free(tt_object *objs, size_t n);     /* an array from list/search */
+void tt_object_free(tt_object *obj);             /* one from get/put */
+void tt_objects_free(tt_object *objs, size_t n); /* an array from list/search */
 
 /* What to store. */
 typedef struct tt_object_spec {
@@ -140,8 +140,8 @@ tt_err tt_registry_alias_set(tt_registry *reg, const char *kind, const char *nam
 tt_err tt_registry_alias_delete(tt_registry *reg, const char *kind, const char *name,
                                 const char *alias, tt_error *err) TT_WARN_UNUSED;
 /* The aliases of kind/name, by alias. Caller frees with tt_aliases_free. */
-tt_err tt_registry_alias_list(tt_registry *reg, const char *kind, const char *name,
-                              tt_alias **out, size_t *n, tt_error *err) TT_WARN_UNUSED;
+tt_err tt_registry_alias_list(tt_registry *reg, const char *kind, const char *name, tt_alias **out,
+                              size_t *n, tt_error *err) TT_WARN_UNUSED;
 void tt_aliases_free(tt_alias *a, size_t n);
 /* Every change of the aliases of kind/name (alias NULL) or of one alias,
  * oldest first. Caller frees with tt_alias_changes_free. */

@@ -33,7 +33,8 @@ static tt_err result_error(PGresult *res, PGconn *conn, tt_error *err) {
   char buf[400];
   snprintf(buf, sizeof buf, "%s", msg && *msg ? msg : "unknown error");
   size_t n = strlen(buf);
-  while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' ')) buf[--n] = '\0';
+  while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+    buf[--n] = '\0';
   return tt_error_set(err, code, "postgresql: %s", buf);
 }
 
@@ -74,10 +75,13 @@ static tt_err pg_query(tt__regdb *d, const char *sql, size_t nparams, const tt__
         cells[c] = PQgetisnull(res, r, c) ? NULL : PQgetvalue(res, r, c);
         lens[c] = (size_t)PQgetlength(res, r, c);
       }
-      if (tt__rows_add(out, cells, lens) != 0) result = tt_error_set(err, TT_NOMEM, "out of memory");
+      if (tt__rows_add(out, cells, lens) != 0)
+        result = tt_error_set(err, TT_NOMEM, "out of memory");
     }
-    if (result == TT_OK) *rows = out;
-    else tt__rows_free(out);
+    if (result == TT_OK)
+      *rows = out;
+    else
+      tt__rows_free(out);
   }
   PQclear(res);
   return result;
@@ -87,7 +91,9 @@ static tt_err pg_simple(pg_db *p, const char *sql, tt_error *err) {
   return pg_query(&p->base, sql, 0, NULL, NULL, err);
 }
 static tt_err pg_begin(tt__regdb *d, tt_error *err) { return pg_simple((pg_db *)d, "BEGIN", err); }
-static tt_err pg_commit(tt__regdb *d, tt_error *err) { return pg_simple((pg_db *)d, "COMMIT", err); }
+static tt_err pg_commit(tt__regdb *d, tt_error *err) {
+  return pg_simple((pg_db *)d, "COMMIT", err);
+}
 static void pg_rollback(tt__regdb *d) {
   pg_db *p = (pg_db *)d;
   if (PQtransactionStatus(p->conn) != PQTRANS_IDLE) PQclear(PQexec(p->conn, "ROLLBACK"));
@@ -116,7 +122,8 @@ tt_err tt__regdb_pg_open(const char *conninfo, tt__regdb **out, tt_error *err) {
     char buf[400];
     snprintf(buf, sizeof buf, "%s", p->conn ? PQerrorMessage(p->conn) : "out of memory");
     size_t n = strlen(buf);
-    while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' ')) buf[--n] = '\0';
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+      buf[--n] = '\0';
     tt_error_set(err, TT_DB, "postgresql: cannot connect: %s", buf);
     pg_close(&p->base);
     return TT_DB;

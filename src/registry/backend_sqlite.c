@@ -40,9 +40,15 @@ static tt_err sq_query(tt__regdb *d, const char *sql, size_t nparams, const tt__
     int idx = sqlite3_bind_parameter_index(st, name);
     if (idx == 0) continue;
     switch (params[i].type) {
-    case TT__P_NULL: rc = sqlite3_bind_null(st, idx); break;
-    case TT__P_INT: rc = sqlite3_bind_int64(st, idx, params[i].i); break;
-    case TT__P_TEXT: rc = sqlite3_bind_text(st, idx, params[i].s, -1, SQLITE_STATIC); break;
+    case TT__P_NULL:
+      rc = sqlite3_bind_null(st, idx);
+      break;
+    case TT__P_INT:
+      rc = sqlite3_bind_int64(st, idx, params[i].i);
+      break;
+    case TT__P_TEXT:
+      rc = sqlite3_bind_text(st, idx, params[i].s, -1, SQLITE_STATIC);
+      break;
     }
     if (rc != SQLITE_OK) {
       result = db_error(s->db, rc, err);
@@ -77,8 +83,10 @@ static tt_err sq_query(tt__regdb *d, const char *sql, size_t nparams, const tt__
   if (rc != SQLITE_DONE) result = db_error(s->db, rc, err);
 out:
   sqlite3_finalize(st);
-  if (result == TT_OK && rows) *rows = out;
-  else tt__rows_free(out);
+  if (result == TT_OK && rows)
+    *rows = out;
+  else
+    tt__rows_free(out);
   return result;
 }
 
@@ -95,7 +103,9 @@ static tt_err sq_exec(sqlite_db *s, const char *sql, tt_error *err) {
 static tt_err sq_begin(tt__regdb *d, tt_error *err) {
   return sq_exec((sqlite_db *)d, "BEGIN IMMEDIATE", err);
 }
-static tt_err sq_commit(tt__regdb *d, tt_error *err) { return sq_exec((sqlite_db *)d, "COMMIT", err); }
+static tt_err sq_commit(tt__regdb *d, tt_error *err) {
+  return sq_exec((sqlite_db *)d, "COMMIT", err);
+}
 static void sq_rollback(tt__regdb *d) {
   sqlite_db *s = (sqlite_db *)d;
   if (!sqlite3_get_autocommit(s->db)) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);

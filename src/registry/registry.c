@@ -2,7 +2,6 @@
  * Table layout and the reasons for it: src/registry/README.md. */
 #include <ctype.h>
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +9,7 @@
 #include <unistd.h>
 
 #include "registry/registry_internal.h"
+#include "telltale/hash.h"
 #include "telltale/time.h"
 
 /* --- migrations ----------------------------------------------------------
@@ -178,13 +178,15 @@ static void object_clear(tt_object *o) {
   free(o->sha256);
   free(o->created_by);
   free(o->description);
-  for (size_t i = 0; i < o->ntags; i++) free(o->tags[i]);
+  for (size_t i = 0; i < o->ntags; i++)
+    free(o->tags[i]);
   free(o->tags);
 }
 
 void tt_objects_free(tt_object *objs, size_t n) {
   if (!objs) return;
-  for (size_t i = 0; i < n; i++) object_clear(&objs[i]);
+  for (size_t i = 0; i < n; i++)
+    object_clear(&objs[i]);
   free(objs);
 }
 
@@ -207,8 +209,10 @@ int tt__object_from_row(const tt__rows *rows, size_t r, tt_object *o) {
     for (size_t i = 0; o->tags && i < n; i++) {
       const char *t = json_string_value(json_array_get(tags, i));
       o->tags[o->ntags] = strdup(t ? t : "");
-      if (!o->tags[o->ntags]) bad = 1;
-      else o->ntags++;
+      if (!o->tags[o->ntags])
+        bad = 1;
+      else
+        o->ntags++;
     }
   }
   json_decref(tags);
@@ -258,14 +262,6 @@ static tt_err fetch_version(tt__regdb *db, const char *kind, const char *name, i
   return rc;
 }
 
-static void sha256_hex(const char *data, char hex[65]) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (!EVP_Digest(data, strlen(data), md, &len, EVP_sha256(), NULL)) len = 0;
-  for (unsigned int i = 0; i < len && i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", md[i]);
-  hex[len ? 64 : 0] = '\0';
-}
-
 /* --- put ---------------------------------------------------------------- */
 
 /* Registration takes the name's row in `names` with an UPDATE first: on
@@ -302,7 +298,7 @@ tt_err tt_registry_put(tt_registry *reg, const tt_object_spec *spec, int flags,
   json_decref(jt);
   if (!tags) return tt_error_set(err, TT_INVALID, "a tag is not valid UTF-8 (or out of memory)");
   char sha[65];
-  sha256_hex(spec->content, sha);
+  tt_sha256_hex(spec->content, strlen(spec->content), sha);
 
   if ((rc = db->begin(db, err)) != TT_OK) goto done;
   tt__param key[2] = {TT__TEXT(spec->kind), TT__TEXT(spec->name)};
@@ -377,8 +373,8 @@ static tt_err latest_version(tt__regdb *db, const char *kind, const char *name, 
                              tt_error *err) {
   tt__rows *rows = NULL;
   tt__param p[2] = {TT__TEXT(kind), TT__TEXT(name)};
-  tt_err rc = db->query(db, "SELECT MAX(version) FROM objects WHERE kind = $1 AND name = $2", 2,
-                        p, &rows, err);
+  tt_err rc = db->query(db, "SELECT MAX(version) FROM objects WHERE kind = $1 AND name = $2", 2, p,
+                        &rows, err);
   if (rc != TT_OK) return rc;
   *v = tt__rows_int(rows, 0, 0);
   tt__rows_free(rows);
@@ -397,7 +393,8 @@ tt_err tt_registry_resolve(tt_registry *reg, const char *kind, const char *ref, 
   tt_err rc = TT_OK;
   int64_t v = 0;
   if (!tt__registry_name_ok(name)) {
-    rc = tt_error_set(err, TT_INVALID, "invalid reference '%s' (NAME, NAME:VERSION or NAME@ALIAS)", ref);
+    rc = tt_error_set(err, TT_INVALID, "invalid reference '%s' (NAME, NAME:VERSION or NAME@ALIAS)",
+                      ref);
   } else if (ref[n] == ':') {
     char *end;
     long long x = strtoll(ref + n + 1, &end, 10);
@@ -489,13 +486,14 @@ tt_err tt_registry_search(tt_registry *reg, const char *kind, const char *text, 
   pat[k] = '\0';
   tt__param p[2] = {TT__TEXT(pat), kind ? TT__TEXT(kind) : TT__NULL};
   tt__rows *rows = NULL;
-  tt_err rc = reg->db->query(
-      reg->db,
-      "SELECT " TT__OBJECT_COLUMNS " FROM objects WHERE (CAST($2 AS TEXT) IS NULL OR kind = $2) AND ("
-      " lower(name) LIKE $1 ESCAPE '\\' OR lower(description) LIKE $1 ESCAPE '\\'"
-      " OR lower(tags) LIKE $1 ESCAPE '\\' OR lower(content) LIKE $1 ESCAPE '\\')"
-      " ORDER BY kind, name, version",
-      2, p, &rows, err);
+  tt_err rc =
+      reg->db->query(reg->db,
+                     "SELECT " TT__OBJECT_COLUMNS
+                     " FROM objects WHERE (CAST($2 AS TEXT) IS NULL OR kind = $2) AND ("
+                     " lower(name) LIKE $1 ESCAPE '\\' OR lower(description) LIKE $1 ESCAPE '\\'"
+                     " OR lower(tags) LIKE $1 ESCAPE '\\' OR lower(content) LIKE $1 ESCAPE '\\')"
+                     " ORDER BY kind, name, version",
+                     2, p, &rows, err);
   free(pat);
   if (rc != TT_OK) return rc;
   rc = objects_from_rows(rows, out, n, err);

@@ -38,8 +38,8 @@ static tt_err alias_change(tt_registry *reg, const char *kind, const char *name,
   rows = NULL;
   if (new_version > 0) {
     tt__param p[3] = {TT__TEXT(kind), TT__TEXT(name), TT__INT(new_version)};
-    rc = db->query(db, "SELECT 1 FROM objects WHERE kind = $1 AND name = $2 AND version = $3", 3,
-                   p, &rows, err);
+    rc = db->query(db, "SELECT 1 FROM objects WHERE kind = $1 AND name = $2 AND version = $3", 3, p,
+                   &rows, err);
     if (rc != TT_OK) goto fail;
     if (rows->nrows == 0) {
       rc = tt_error_set(err, TT_NOTFOUND, "%s %s has no version %d", kind, name, new_version);
@@ -49,8 +49,8 @@ static tt_err alias_change(tt_registry *reg, const char *kind, const char *name,
     rows = NULL;
   }
   tt__param ka[3] = {TT__TEXT(kind), TT__TEXT(name), TT__TEXT(alias)};
-  rc = db->query(db, "SELECT version FROM aliases WHERE kind = $1 AND name = $2 AND alias = $3",
-                 3, ka, &rows, err);
+  rc = db->query(db, "SELECT version FROM aliases WHERE kind = $1 AND name = $2 AND alias = $3", 3,
+                 ka, &rows, err);
   if (rc != TT_OK) goto fail;
   int64_t old_version = rows->nrows ? tt__rows_int(rows, 0, 0) : 0;
   tt__rows_free(rows);
@@ -66,8 +66,8 @@ static tt_err alias_change(tt_registry *reg, const char *kind, const char *name,
   const char *user = tt__registry_user();
   int64_t now = tt_time_now();
   if (new_version > 0) {
-    tt__param p[6] = {TT__TEXT(kind), TT__TEXT(name),  TT__TEXT(alias),
-                      TT__INT(new_version), TT__INT(now), TT__TEXT(user)};
+    tt__param p[6] = {TT__TEXT(kind),       TT__TEXT(name), TT__TEXT(alias),
+                      TT__INT(new_version), TT__INT(now),   TT__TEXT(user)};
     rc = db->query(db,
                    "INSERT INTO aliases (kind, name, alias, version, updated_at, updated_by)"
                    " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (kind, name, alias) DO UPDATE"
@@ -128,8 +128,8 @@ void tt_alias_changes_free(tt_alias_change *c, size_t n) {
   free(c);
 }
 
-tt_err tt_registry_alias_list(tt_registry *reg, const char *kind, const char *name,
-                              tt_alias **out, size_t *n, tt_error *err) {
+tt_err tt_registry_alias_list(tt_registry *reg, const char *kind, const char *name, tt_alias **out,
+                              size_t *n, tt_error *err) {
   tt__rows *rows = NULL;
   *out = NULL;
   *n = 0;

@@ -11,7 +11,7 @@ struct tt_registry {
 
 /* The columns every object query selects, in the order tt__object_from_row
  * reads them. */
-#define TT__OBJECT_COLUMNS \
+#define TT__OBJECT_COLUMNS                                                                         \
   "kind, name, version, content, sha256, created_at, created_by, description, tags"
 
 /* Fill *o from row r of rows (selected with TT__OBJECT_COLUMNS); -1 when

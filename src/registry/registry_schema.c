@@ -43,7 +43,6 @@ static tt_err check_evolution(const tt_object *latest, const char *content, void
                  "incompatible change to schema %s (latest version %d); see the diff, or "
                  "register with force",
                  latest->name, latest->version);
-    tt_error_at(err, NULL, 0, latest->name);
     return TT_INCOMPATIBLE;
   }
   return TT_OK;
@@ -61,7 +60,8 @@ tt_err tt_registry_schema_register(tt_registry *reg, tt_schema *schema, int forc
     free(tags);
     return tt_error_set(err, TT_NOMEM, "out of memory");
   }
-  for (size_t i = 0; i < nt; i++) tags[i] = tt_schema_table_at(schema, i)->name;
+  for (size_t i = 0; i < nt; i++)
+    tags[i] = tt_schema_table_at(schema, i)->name;
   tt_object_spec spec = {.kind = TT_KIND_SCHEMA,
                          .name = tt_schema_name(schema),
                          .content = json,
@@ -71,7 +71,8 @@ tt_err tt_registry_schema_register(tt_registry *reg, tt_schema *schema, int forc
   evolve ev = {.next = schema, .force = force};
   tt_object *obj = NULL;
   int made = 0;
-  tt_err rc = tt_registry_put(reg, &spec, TT_REGISTRY_DEDUP, check_evolution, &ev, &obj, &made, err);
+  tt_err rc =
+      tt_registry_put(reg, &spec, TT_REGISTRY_DEDUP, check_evolution, &ev, &obj, &made, err);
   if (rc == TT_OK) {
     tt_schema_set_version(schema, obj->version);
     if (!made) { /* identical to a stored version: no change to report */

@@ -24,7 +24,8 @@ int tt__rows_add(tt__rows *r, const char *const *cells, const size_t *lens) {
     if (cells[c]) {
       v = malloc(lens[c] + 1);
       if (!v) {
-        for (size_t d = n; d < n + c; d++) free(r->cells[d]);
+        for (size_t d = n; d < n + c; d++)
+          free(r->cells[d]);
         return -1;
       }
       memcpy(v, cells[c], lens[c]);
@@ -49,7 +50,8 @@ int64_t tt__rows_int(const tt__rows *r, size_t row, size_t col) {
 
 void tt__rows_free(tt__rows *r) {
   if (!r) return;
-  for (size_t i = 0; i < r->nrows * r->ncols; i++) free(r->cells[i]);
+  for (size_t i = 0; i < r->nrows * r->ncols; i++)
+    free(r->cells[i]);
   free(r->cells);
   free(r);
 }

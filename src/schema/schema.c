@@ -55,7 +55,8 @@ int tt__schema_alloc_columns(tt_schema *s, size_t t, size_t n) {
   if (!cols || !lines) return -1;
   memset(cols, 0, m * sizeof *cols);
   memset(lines, 0, m * sizeof *lines);
-  for (size_t i = 0; i < m; i++) cols[i].name = cols[i].unit = cols[i].description = "";
+  for (size_t i = 0; i < m; i++)
+    cols[i].name = cols[i].unit = cols[i].description = "";
   s->tables[t].columns = cols;
   s->tables[t].ncolumns = n;
   s->col_lines[t] = lines;
@@ -125,8 +126,9 @@ tt_err tt__schema_validate(tt_schema *s, tt_error *err) {
       tt__column_lines *cl = &s->col_lines[t][c];
       snprintf(field, sizeof field, "tables.%s.columns.%s", tb->name, col->name);
       if (!tt__schema_ident_ok(col->name))
-        return fail(err, s, cl->name ? cl->name : cl->at, field,
-                    "invalid column name: a letter or '_', then letters, digits or '_' (at most 63)");
+        return fail(
+            err, s, cl->name ? cl->name : cl->at, field,
+            "invalid column name: a letter or '_', then letters, digits or '_' (at most 63)");
       for (size_t d = 0; d < c; d++)
         if (!strcmp(tb->columns[d].name, col->name))
           return fail(err, s, cl->name ? cl->name : cl->at, field, "duplicate column");
@@ -159,7 +161,8 @@ tt_err tt__schema_validate(tt_schema *s, tt_error *err) {
       snprintf(msg, sizeof msg, "time column '%s' is not among the columns", tb->time_column);
       return fail(err, s, tl->time_column, field, msg);
     }
-    if (ti == ei) return fail(err, s, tl->time_column, field, "time column and entity column are the same");
+    if (ti == ei)
+      return fail(err, s, tl->time_column, field, "time column and entity column are the same");
     tt_type want = tb->axis == TT_AXIS_TIMESTAMP ? TT_TYPE_TIMESTAMP : TT_TYPE_INT64;
     if (tb->columns[ti].type != want) {
       snprintf(msg, sizeof msg, "a %s axis needs a %s time column; '%s' is %s",
@@ -221,9 +224,12 @@ int tt_table_column_index(const tt_table_def *t, const char *name) {
 
 const char *tt_table_kind_name(tt_table_kind k) {
   switch (k) {
-  case TT_TABLE_TELEMETRY: return "telemetry";
-  case TT_TABLE_EVENTS: return "events";
-  case TT_TABLE_ENTITY: return "entity";
+  case TT_TABLE_TELEMETRY:
+    return "telemetry";
+  case TT_TABLE_EVENTS:
+    return "events";
+  case TT_TABLE_ENTITY:
+    return "entity";
   }
   return "?";
 }

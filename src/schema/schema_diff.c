@@ -42,7 +42,8 @@ static void add(report *r, int incompatible, const char *fmt, ...) {
   if (need > MAX_REPORT) return; /* the verdict stays right; the text is capped */
   if (need > r->cap) {
     size_t cap = r->cap ? r->cap : 256;
-    while (cap < need) cap *= 2;
+    while (cap < need)
+      cap *= 2;
     char *nb = realloc(r->buf, cap);
     if (!nb) {
       r->oom = 1;
@@ -67,7 +68,8 @@ static void fmt_range(char *buf, size_t size, const tt_column_def *c) {
 static void diff_table(report *r, const tt_table_def *a, const tt_table_def *b) {
   const char *t = a->name;
   if (a->kind != b->kind)
-    add(r, 1, "~ table %s kind %s -> %s", t, tt_table_kind_name(a->kind), tt_table_kind_name(b->kind));
+    add(r, 1, "~ table %s kind %s -> %s", t, tt_table_kind_name(a->kind),
+        tt_table_kind_name(b->kind));
   if (strcmp(a->entity_column, b->entity_column))
     add(r, 1, "~ table %s entity %s -> %s", t, a->entity_column, b->entity_column);
   if (strcmp(a->time_column, b->time_column))
@@ -120,8 +122,8 @@ static void diff_table(report *r, const tt_table_def *a, const tt_table_def *b) 
   if (moved) add(r, 0, "~ table %s column order", t);
 }
 
-tt_err tt_schema_diff(const tt_schema *old_s, const tt_schema *new_s, int *compatible,
-                      char **out, tt_error *err) {
+tt_err tt_schema_diff(const tt_schema *old_s, const tt_schema *new_s, int *compatible, char **out,
+                      tt_error *err) {
   report r = {.compatible = 1};
   *out = NULL;
   *compatible = 0;
@@ -129,8 +131,10 @@ tt_err tt_schema_diff(const tt_schema *old_s, const tt_schema *new_s, int *compa
   if (strcmp(old_s->description, new_s->description)) add(&r, 0, "~ description");
   for (size_t i = 0; i < old_s->ntables; i++) {
     const tt_table_def *a = &old_s->tables[i], *b = tt_schema_table(new_s, a->name);
-    if (!b) add(&r, 1, "- table %s (%s, %zu columns)", a->name, tt_table_kind_name(a->kind), a->ncolumns);
-    else diff_table(&r, a, b);
+    if (!b)
+      add(&r, 1, "- table %s (%s, %zu columns)", a->name, tt_table_kind_name(a->kind), a->ncolumns);
+    else
+      diff_table(&r, a, b);
   }
   for (size_t j = 0; j < new_s->ntables; j++) {
     const tt_table_def *b = &new_s->tables[j];

@@ -126,10 +126,10 @@ static tt_err jstr(jreader *r, json_t *o, const char *key, const char *path, int
   return TT_OK;
 }
 
-#define JTRY(expr)                                                             \
-  do {                                                                         \
-    tt_err rc_ = (expr);                                                           \
-    if (rc_ != TT_OK) return rc_;             \
+#define JTRY(expr)                                                                                 \
+  do {                                                                                             \
+    tt_err rc_ = (expr);                                                                           \
+    if (rc_ != TT_OK) return rc_;                                                                  \
   } while (0)
 
 static tt_err jcolumn(jreader *r, json_t *o, size_t t, size_t c, const char *tpath) {
@@ -137,8 +137,8 @@ static tt_err jcolumn(jreader *r, json_t *o, size_t t, size_t c, const char *tpa
   char path[240], field[280];
   snprintf(path, sizeof path, "%s.columns[%zu]", tpath, c + 1);
   if (!json_is_object(o)) return jfail(r, path, "expected an object");
-  static const char *const keys[] = {"name", "type", "unit", "description", "required", "min",
-                                     "max", NULL};
+  static const char *const keys[] = {"name",     "type", "unit", "description",
+                                     "required", "min",  "max",  NULL};
   JTRY(jkeys(r, o, path, keys));
   JTRY(jstr(r, o, "name", path, 1, &col->name));
   snprintf(path, sizeof path, "%s.columns.%s", tpath, col->name);
@@ -162,8 +162,10 @@ static tt_err jcolumn(jreader *r, json_t *o, size_t t, size_t c, const char *tpa
     snprintf(field, sizeof field, "%s.%s", path, lim[i]);
     if (!json_is_number(v) || !isfinite(json_number_value(v)))
       return jfail(r, field, "expected a finite number");
-    if (i == 0) col->has_min = 1, col->min = json_number_value(v);
-    else col->has_max = 1, col->max = json_number_value(v);
+    if (i == 0)
+      col->has_min = 1, col->min = json_number_value(v);
+    else
+      col->has_max = 1, col->max = json_number_value(v);
   }
   return TT_OK;
 }
@@ -173,8 +175,8 @@ static tt_err jtable(jreader *r, json_t *o, size_t t) {
   char path[200], field[240];
   snprintf(path, sizeof path, "tables[%zu]", t + 1);
   if (!json_is_object(o)) return jfail(r, path, "expected an object");
-  static const char *const keys[] = {"name", "kind", "description", "entity", "time", "columns",
-                                     NULL};
+  static const char *const keys[] = {"name", "kind",    "description", "entity",
+                                     "time", "columns", NULL};
   JTRY(jkeys(r, o, path, keys));
   JTRY(jstr(r, o, "name", path, 1, &tb->name));
   snprintf(path, sizeof path, "tables.%s", tb->name);
@@ -203,8 +205,10 @@ static tt_err jtable(jreader *r, json_t *o, size_t t) {
   if (!json_is_array(cols)) return jfail(r, field, "expected an array");
   size_t n = json_array_size(cols);
   if (n > TT_SCHEMA_MAX_COLUMNS) return jfail(r, field, "too many columns");
-  if (tt__schema_alloc_columns(r->s, t, n) != 0) return tt_error_set(r->err, TT_NOMEM, "out of memory");
-  for (size_t c = 0; c < n; c++) JTRY(jcolumn(r, json_array_get(cols, c), t, c, path));
+  if (tt__schema_alloc_columns(r->s, t, n) != 0)
+    return tt_error_set(r->err, TT_NOMEM, "out of memory");
+  for (size_t c = 0; c < n; c++)
+    JTRY(jcolumn(r, json_array_get(cols, c), t, c, path));
   return TT_OK;
 }
 
@@ -244,7 +248,8 @@ tt_err tt_schema_from_json(const char *json, tt_schema **out, tt_error *err) {
     goto out;
   }
   s->ntables = n;
-  for (size_t t = 0; t < n && rc == TT_OK; t++) rc = jtable(r, json_array_get(tables, t), t);
+  for (size_t t = 0; t < n && rc == TT_OK; t++)
+    rc = jtable(r, json_array_get(tables, t), t);
   if (rc == TT_OK) rc = tt__schema_validate(s, err);
 out:
   json_decref(root);

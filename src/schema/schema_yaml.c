@@ -43,10 +43,14 @@ static tt_err fail(reader *r, const yaml_node_t *n, const char *field, const cha
 
 static const char *node_kind(const yaml_node_t *n) {
   switch (n->type) {
-  case YAML_SCALAR_NODE: return "a scalar";
-  case YAML_SEQUENCE_NODE: return "a list";
-  case YAML_MAPPING_NODE: return "a mapping";
-  default: return "nothing";
+  case YAML_SCALAR_NODE:
+    return "a scalar";
+  case YAML_SEQUENCE_NODE:
+    return "a list";
+  case YAML_MAPPING_NODE:
+    return "a mapping";
+  default:
+    return "nothing";
   }
 }
 
@@ -87,9 +91,12 @@ static tt_err boolean(reader *r, yaml_node_t *n, const char *field, int *out) {
   const char *text;
   tt_err rc = scalar(r, n, field, &text);
   if (rc != TT_OK) return rc;
-  if (!strcasecmp(text, "true") || !strcasecmp(text, "yes")) *out = 1;
-  else if (!strcasecmp(text, "false") || !strcasecmp(text, "no")) *out = 0;
-  else return fail(r, n, field, "expected true or false, got '%s'", text);
+  if (!strcasecmp(text, "true") || !strcasecmp(text, "yes"))
+    *out = 1;
+  else if (!strcasecmp(text, "false") || !strcasecmp(text, "no"))
+    *out = 0;
+  else
+    return fail(r, n, field, "expected true or false, got '%s'", text);
   return TT_OK;
 }
 
@@ -109,7 +116,8 @@ static tt_err check_keys(reader *r, yaml_node_t *m, const char *path, const char
     if (!ok) {
       char list[200] = "";
       for (const char *const *q = known; *q; q++)
-        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", q == known ? "" : ", ", *q);
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", q == known ? "" : ", ",
+                 *q);
       return fail(r, k, field, "unknown key '%s' (known: %s)", key, list);
     }
     for (yaml_node_pair_t *q = m->data.mapping.pairs.start; q < p; q++) {
@@ -121,18 +129,18 @@ static tt_err check_keys(reader *r, yaml_node_t *m, const char *path, const char
   return TT_OK;
 }
 
-#define FOR_PAIRS(r, m, k, v, key)                                                       \
-  for (yaml_node_pair_t *p_ = (m)->data.mapping.pairs.start; p_ < (m)->data.mapping.pairs.top; \
-       p_++)                                                                             \
-    for (yaml_node_t *k = yaml_document_get_node((r)->doc, p_->key),                      \
-                     *v = yaml_document_get_node((r)->doc, p_->value);                    \
-         k; k = NULL)                                                                    \
+#define FOR_PAIRS(r, m, k, v, key)                                                                 \
+  for (yaml_node_pair_t *p_ = (m)->data.mapping.pairs.start; p_ < (m)->data.mapping.pairs.top;     \
+       p_++)                                                                                       \
+    for (yaml_node_t *k = yaml_document_get_node((r)->doc, p_->key),                               \
+                     *v = yaml_document_get_node((r)->doc, p_->value);                             \
+         k; k = NULL)                                                                              \
       for (const char *key = (const char *)k->data.scalar.value; key; key = NULL)
 
-#define TRY(expr)                                                                        \
-  do {                                                                                   \
-    tt_err rc_ = (expr);                                                           \
-    if (rc_ != TT_OK) return rc_;                       \
+#define TRY(expr)                                                                                  \
+  do {                                                                                             \
+    tt_err rc_ = (expr);                                                                           \
+    if (rc_ != TT_OK) return rc_;                                                                  \
   } while (0)
 
 static tt_err read_column(reader *r, yaml_node_t *m, size_t t, size_t c) {
@@ -143,8 +151,8 @@ static tt_err read_column(reader *r, yaml_node_t *m, size_t t, size_t c) {
   snprintf(path, sizeof path, "tables.%s.columns[%zu]", tb->name, c + 1);
   if (m->type != YAML_MAPPING_NODE)
     return fail(r, m, path, "a column is a mapping {name, type, …}, got %s", node_kind(m));
-  static const char *const keys[] = {"name", "type", "unit", "min", "max", "required",
-                                     "description", NULL};
+  static const char *const keys[] = {"name", "type",     "unit",        "min",
+                                     "max",  "required", "description", NULL};
   TRY(check_keys(r, m, path, keys));
   cl->at = line_of(m);
   /* The name first, so that the other fields' errors can use it. */
@@ -160,13 +168,15 @@ static tt_err read_column(reader *r, yaml_node_t *m, size_t t, size_t c) {
   }
   if (!col->name[0]) return fail(r, m, path, "missing: the column's name");
   snprintf(path, sizeof path, "tables.%s.columns.%s", tb->name, col->name);
-  if (!type_node) return fail(r, m, path, "missing: the column's type (string, double, int64, bool, timestamp)");
+  if (!type_node)
+    return fail(r, m, path, "missing: the column's type (string, double, int64, bool, timestamp)");
   snprintf(field, sizeof field, "%s.type", path);
   const char *type;
   TRY(name_scalar(r, type_node, field, &type));
   int ty = tt_type_parse(type);
   if (ty < 0)
-    return fail(r, type_node, field, "unknown type '%s' (string, double, int64, bool, timestamp)", type);
+    return fail(r, type_node, field, "unknown type '%s' (string, double, int64, bool, timestamp)",
+                type);
   col->type = (tt_type)ty;
   cl->type = line_of(type_node);
   FOR_PAIRS(r, m, k, v, key) {
@@ -239,7 +249,8 @@ static tt_err read_table(reader *r, yaml_node_t *k, yaml_node_t *m, size_t t) {
   tb->description = "";
   snprintf(path, sizeof path, "tables.%s", tb->name);
   if (m->type != YAML_MAPPING_NODE)
-    return fail(r, m, path, "a table is a mapping {kind, entity, time, columns}, got %s", node_kind(m));
+    return fail(r, m, path, "a table is a mapping {kind, entity, time, columns}, got %s",
+                node_kind(m));
   static const char *const keys[] = {"kind", "description", "entity", "time", "columns", NULL};
   TRY(check_keys(r, m, path, keys));
   int have_kind = 0;
@@ -287,7 +298,8 @@ static tt_err read_table(reader *r, yaml_node_t *k, yaml_node_t *m, size_t t) {
     return fail(r, columns, field, "too many columns (at most %d per table, %d in all)",
                 TT_SCHEMA_MAX_COLUMNS, MAX_TOTAL_COLUMNS);
   r->total_columns += n;
-  if (tt__schema_alloc_columns(r->s, t, n) != 0) return tt_error_set(r->err, TT_NOMEM, "out of memory");
+  if (tt__schema_alloc_columns(r->s, t, n) != 0)
+    return tt_error_set(r->err, TT_NOMEM, "out of memory");
   for (size_t c = 0; c < n; c++) {
     yaml_node_t *cn = yaml_document_get_node(r->doc, columns->data.sequence.items.start[c]);
     TRY(read_column(r, cn, t, c));
@@ -303,7 +315,8 @@ static tt_err read_root(reader *r, yaml_node_t *root) {
     return TT_SCHEMA;
   }
   if (root->type != YAML_MAPPING_NODE)
-    return fail(r, root, "", "expected a mapping {name, description, tables}, got %s", node_kind(root));
+    return fail(r, root, "", "expected a mapping {name, description, tables}, got %s",
+                node_kind(root));
   static const char *const keys[] = {"name", "description", "tables", NULL};
   TRY(check_keys(r, root, "", keys));
   yaml_node_t *tables = NULL;
@@ -332,7 +345,8 @@ static tt_err read_root(reader *r, yaml_node_t *root) {
    * one would silently shadow the first in many YAML readers. */
   for (size_t t = 0; t < n; t++) {
     yaml_node_t *k = yaml_document_get_node(r->doc, tables->data.mapping.pairs.start[t].key);
-    if (!k || k->type != YAML_SCALAR_NODE) return fail(r, tables, "tables", "table names must be plain names");
+    if (!k || k->type != YAML_SCALAR_NODE)
+      return fail(r, tables, "tables", "table names must be plain names");
     for (size_t u = 0; u < t; u++) {
       yaml_node_t *k2 = yaml_document_get_node(r->doc, tables->data.mapping.pairs.start[u].key);
       if (!strcmp((const char *)k->data.scalar.value, (const char *)k2->data.scalar.value)) {
@@ -366,8 +380,9 @@ tt_err tt_schema_parse_string(const char *yaml, size_t len, const char *source_n
   }
   yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
   if (!yaml_parser_load(&parser, &doc)) {
-    rc = tt_error_set(err, TT_PARSE, "YAML: %s%s%s", parser.problem ? parser.problem : "syntax error",
-                 parser.context ? " " : "", parser.context ? parser.context : "");
+    rc = tt_error_set(err, TT_PARSE, "YAML: %s%s%s",
+                      parser.problem ? parser.problem : "syntax error", parser.context ? " " : "",
+                      parser.context ? parser.context : "");
     tt_error_at(err, s->source, (long)parser.problem_mark.line + 1, NULL);
     yaml_parser_delete(&parser);
     tt_schema_destroy(s);
