@@ -75,7 +75,7 @@ static void print_summary(const tt_train_report *r) {
            (long long)json_integer_value(json_object_get(pos, "test")));
   printf(")\n");
   printf("  dropped: %zu in the split gap, %zu during outages, %zu censored, %zu negatives down-sampled\n",
-         (size_t)json_integer_value(json_object_get(rows, "gap")), r->build.outage_rows,
+         r->build.gap_rows, r->build.outage_rows,
          r->build.censored_rows, r->build.downsampled_rows);
   printf("  read %zu lake files; fingerprint %.16s…; built in %.2f s\n", r->build.nfiles, r->fingerprint,
          r->build_seconds);
@@ -141,7 +141,8 @@ int cmd_train(cli *ctx, int argc, char **argv) {
   tt_progress *bar = tt_progress_new(reproduce ? "reproduce" : "train", 0, "rounds");
   tt_train_opts o = {.project_dir = ctx->project_dir, .lake = lake, .artifacts = arts, .reg = reg,
                      .telltale_version = TT_VERSION, .progress = on_round, .progress_ud = bar,
-                     .threads = threads};
+                     .threads = threads,
+                     .xgb_threads = (int)tt_config_get_int(ctx->cfg, "train.threads")};
   tt_train_report rep;
   tt_err e = reproduce ? tt_train_reproduce(reproduce, &o, &rep, &err)
                        : tt_train_run(argv[optind], &o, &rep, &err);

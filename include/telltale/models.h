@@ -109,7 +109,8 @@ typedef struct tt_train_opts {
   const char *telltale_version;
   tt_train_progress_fn progress; /* per boosting round (may be NULL) */
   void *progress_ud;
-  int threads; /* DuckDB threads for the build; 0 = every core */
+  int threads;      /* DuckDB threads for the build; 0 = every core */
+  int xgb_threads;  /* XGBoost nthread when the spec sets none; 0 = XGBoost's default */
 } tt_train_opts;
 
 typedef struct tt_train_report {

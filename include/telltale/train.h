@@ -283,7 +283,7 @@ typedef struct tt_build_info {
   size_t nfiles;
   char **set_versions; /* version id of each feature set used, as in spec->features */
   size_t nsets;
-  size_t vehicles, spine_rows, outage_rows, censored_rows, downsampled_rows;
+  size_t vehicles, spine_rows, outage_rows, censored_rows, downsampled_rows, gap_rows;
   int64_t data_end; /* latest time in the spine table */
   double seconds;
 } tt_build_info;

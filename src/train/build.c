@@ -759,7 +759,10 @@ tt_err tt_trainset_build(const tt_model_spec *spec, const tt_build_opts *o, tt_t
       }
       if (o->mode == TT_BUILD_TRAIN) {
         part = tt_split_assign(&spec->split, v, obs[r]);
-        if (part == TT_PART_DROPPED) continue;
+        if (part == TT_PART_DROPPED) {
+          info.gap_rows++;
+          continue;
+        }
         if (part == TT_PART_TRAIN && L->kind == TT_LABEL_CLASSIFICATION && y[r] < 0.5 &&
             !tt_spine_keep_negative(&spec->spine, v, obs[r])) {
           info.downsampled_rows++;

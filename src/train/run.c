@@ -73,12 +73,44 @@ static tt_err build_and_fit(const tt_model_spec *spec, const char *yaml, const t
     tt_trainset_destroy(ts);
     return TT_INVALID;
   }
+  /* nthread is a property of the machine, not of the dataset: the spec
+   * may set it, else the caller's default applies. */
+  tt_model_spec *tuned = (tt_model_spec *)spec;
+  int has = 0;
+  for (size_t i = 0; i < spec->xgb.nparams; i++) has |= !strcmp(spec->xgb.param_keys[i], "nthread");
+  char **ok = NULL, **ov = NULL;
+  if (!has && o->xgb_threads > 0) {
+    size_t n = spec->xgb.nparams;
+    ok = realloc(NULL, (n + 1) * sizeof *ok);
+    ov = realloc(NULL, (n + 1) * sizeof *ov);
+    char nt[16];
+    snprintf(nt, sizeof nt, "%d", o->xgb_threads);
+    if (!ok || !ov || !(ok[n] = strdup("nthread")) || !(ov[n] = strdup(nt))) {
+      tt_trainset_destroy(ts);
+      return tt_error_set(err, TT_NOMEM, "out of memory");
+    }
+    memcpy(ok, spec->xgb.param_keys, n * sizeof *ok);
+    memcpy(ov, spec->xgb.param_values, n * sizeof *ov);
+  }
+  tt_xgb_def saved = spec->xgb;
+  if (ok) {
+    tuned->xgb.param_keys = ok;
+    tuned->xgb.param_values = ov;
+    tuned->xgb.nparams++;
+  }
   tt_fit_context ctx = {.spec_yaml = yaml, .lake_files = (const char *const *)rep->build.files,
                         .nlake_files = rep->build.nfiles,
                         .feature_set_versions = (const char *const *)rep->build.set_versions,
                         .build_seconds = rep->build.seconds, .as_of = rep->build.data_end,
                         .telltale_version = o->telltale_version};
   rc = tt_fit_run(spec, ts, &ctx, o->progress, o->progress_ud, fit, err);
+  if (ok) {
+    free(ok[saved.nparams]);
+    free(ov[saved.nparams]);
+    free(ok);
+    free(ov);
+    tuned->xgb = saved;
+  }
   tt_trainset_destroy(ts);
   if (rc != TT_OK) return rc;
   memcpy(rep->fingerprint, (*fit)->fingerprint, 65);
