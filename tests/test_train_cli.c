@@ -84,3 +84,23 @@ TT_TEST(train_cli_usage_errors) {
   expect("evaluate --help", 0, "--model");
   expect("evaluate", 64, "--model REF is required");
 }
+
+/* examples/run-to-failure from YAML alone: a counter time axis, test units
+ * cut off before failure, remaining cycles predicted at each test unit's
+ * last observation. The generator's seed is fixed, so the figures are too;
+ * a constant prediction scores an RMSE of about 35 cycles on these units. */
+TT_TEST_TIMEOUT(run_to_failure_example, 600) {
+  int st;
+  char *out = tt_test_sh_out(&st, "UNITS=60 TEST_UNITS=30 TT=%s %s/examples/run-to-failure/run.sh work 2>&1",
+                             tt_test_cli(), tt_test_source_dir());
+  CHECK_MSG(st == 0, "%s", out);
+  CHECK_STR_CONTAINS(out, "model engine_rul version 1 registered");
+  CHECK_STR_CONTAINS(out, "\"vehicles\": 30");
+  CHECK_STR_CONTAINS(out, "\"censored\": 0");
+  const char *r = strstr(out, "\"rmse\": ");
+  CHECK(r != NULL);
+  double rmse = atof(r + 8);
+  CHECK_MSG(rmse > 0 && rmse < 20, "test RMSE %g", rmse);
+  CHECK_STR_CONTAINS(out, "test_");
+  free(out);
+}
