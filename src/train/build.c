@@ -376,19 +376,31 @@ static tt_err event_times(builder *b, const char *table, const char *field, cons
 /* ---- loading a table into a batch ------------------------------------- */
 
 /* Rows of table t, sorted by (entity, time), with times <= max_t, into a
- * new batch with the schema's columns. */
-static tt_err load_table(builder *b, const tt_table_def *t, int64_t max_t, tt_batch **out) {
+ * new batch with the schema's columns for which need(name) is true (the
+ * entity and time columns always): memory is what the features use. */
+typedef int (*need_fn)(const tt_feature_set *fs, const char *table, const char *column);
+static tt_err load_table(builder *b, const tt_table_def *t, int64_t max_t, const tt_feature_set *fs,
+                         need_fn need, tt_batch **out) {
   sbuf src = {0}, te = {0}, q = {0};
   tt_batch *bt = NULL;
   duckdb_result res;
   int have_res = 0;
+  size_t *cols = NULL, ncols = 0;
   tt_err rc = table_source(b, t->name, &src);
   if (rc == TT_OK) rc = time_expr(b, src.p, t->time_column, &te);
   if (rc != TT_OK) goto out;
+  cols = calloc(t->ncolumns, sizeof *cols);
+  if (!cols) {
+    rc = nomem(b);
+    goto out;
+  }
+  for (size_t c = 0; c < t->ncolumns; c++)
+    if (c == t->time_index || c == t->entity_index || need(fs, t->name, t->columns[c].name)) cols[ncols++] = c;
   sb_printf(&q, "SELECT ");
-  for (size_t c = 0; c < t->ncolumns; c++) {
+  for (size_t i = 0; i < ncols; i++) {
+    size_t c = cols[i];
     const tt_column_def *cd = &t->columns[c];
-    if (c) sb_printf(&q, ", ");
+    if (i) sb_printf(&q, ", ");
     if (c == t->time_index) {
       sb_printf(&q, "%s", te.p);
       continue;
@@ -423,15 +435,16 @@ static tt_err load_table(builder *b, const tt_table_def *t, int64_t max_t, tt_ba
   if ((rc = query(b, q.p, &res)) != TT_OK) goto out;
   have_res = 1;
   idx_t nrows = duckdb_row_count(&res);
-  const char **names = calloc(t->ncolumns, sizeof *names);
-  tt_type *types = calloc(t->ncolumns, sizeof *types);
+  const char **names = calloc(ncols, sizeof *names);
+  tt_type *types = calloc(ncols, sizeof *types);
   if (names && types) {
-    for (size_t c = 0; c < t->ncolumns; c++) {
-      names[c] = t->columns[c].name;
-      types[c] = t->columns[c].type;
-      if (c == t->time_index && types[c] != TT_TYPE_TIMESTAMP) types[c] = TT_TYPE_INT64;
+    for (size_t i = 0; i < ncols; i++) {
+      size_t c = cols[i];
+      names[i] = t->columns[c].name;
+      types[i] = t->columns[c].type;
+      if (c == t->time_index && types[i] != TT_TYPE_TIMESTAMP) types[i] = TT_TYPE_INT64;
     }
-    bt = tt_batch_new(t->ncolumns, names, types, nrows ? (size_t)nrows : 1);
+    bt = tt_batch_new(ncols, names, types, nrows ? (size_t)nrows : 1);
   }
   free(names);
   free(types);
@@ -448,7 +461,7 @@ static tt_err load_table(builder *b, const tt_table_def *t, int64_t max_t, tt_ba
         rc = tt_error_set(b->err, TT_INTERNAL, "table '%s' grew while it was read", t->name);
         break;
       }
-    for (size_t c = 0; rc == TT_OK && c < t->ncolumns; c++) {
+    for (size_t c = 0; rc == TT_OK && c < ncols; c++) {
       duckdb_vector v = duckdb_data_chunk_get_vector(ch, c);
       void *data = duckdb_vector_get_data(v);
       uint64_t *mask = duckdb_vector_get_validity(v);
@@ -474,7 +487,7 @@ static tt_err load_table(builder *b, const tt_table_def *t, int64_t max_t, tt_ba
   }
 out:
   if (have_res) duckdb_destroy_result(&res);
-  free(src.p), free(te.p), free(q.p);
+  free(src.p), free(te.p), free(q.p), free(cols);
   if (rc != TT_OK) {
     tt_batch_destroy(bt);
     bt = NULL;
@@ -507,6 +520,20 @@ void tt_build_info_free(tt_build_info *in) {
   for (size_t i = 0; i < in->nsets; i++) free(in->set_versions[i]);
   free(in->set_versions);
   memset(in, 0, sizeof *in);
+}
+
+/* The columns a feature set reads from a table: feature values, the
+ * filter (on the source table) and the event-code column. */
+static int set_needs(const tt_feature_set *fs, const char *table, const char *column) {
+  const tt_feature_filter *f = tt_feature_set_filter(fs);
+  if (f && f->op != TT_FILTER_NONE && !strcmp(table, tt_feature_set_source(fs)) && !strcmp(f->column, column))
+    return 1;
+  if (tt_feature_set_code_column(fs) && !strcmp(tt_feature_set_code_column(fs), column)) return 1;
+  for (size_t i = 0; i < tt_feature_set_count(fs); i++) {
+    const tt_feature_def *d = tt_feature_set_at(fs, i);
+    if (!strcmp(d->table, table) && !strcmp(d->column, column)) return 1;
+  }
+  return 0;
 }
 
 /* Feature values for the rows of one feature set, written to
@@ -542,9 +569,9 @@ static tt_err compute_features(builder *b, const tt_feature_set *fs, char **veh,
       rc = TT_SCHEMA;
       goto out;
     }
-    if ((rc = load_table(b, t, max_t, &bt[k])) != TT_OK) goto out;
-    tcol[k] = (int)t->time_index;
-    ecol[k] = (int)t->entity_index;
+    if ((rc = load_table(b, t, max_t, fs, set_needs, &bt[k])) != TT_OK) goto out;
+    tcol[k] = tt_batch_column(bt[k], t->time_column);
+    ecol[k] = tt_batch_column(bt[k], t->entity_column);
   }
   /* Rows come grouped by vehicle and ascending in time (see build). */
   for (size_t i = 0; i < nrows;) {
