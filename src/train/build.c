@@ -21,6 +21,7 @@
 
 #include "telltale/features.h"
 #include "telltale/hash.h"
+#include "telltale/log.h"
 #include "telltale/time.h"
 #include "telltale/train.h"
 
@@ -569,10 +570,14 @@ static tt_err compute_features(builder *b, const tt_feature_set *fs, char **veh,
       rc = TT_SCHEMA;
       goto out;
     }
+    double tl = tt_monotonic();
     if ((rc = load_table(b, t, max_t, fs, set_needs, &bt[k])) != TT_OK) goto out;
+    tt_debug("train", "read %zu rows of %s for feature set %s in %.2f s", bt[k]->nrows, t->name,
+             tt_feature_set_name(fs), tt_monotonic() - tl);
     tcol[k] = tt_batch_column(bt[k], t->time_column);
     ecol[k] = tt_batch_column(bt[k], t->entity_column);
   }
+  double tf = tt_monotonic();
   /* Rows come grouped by vehicle and ascending in time (see build). */
   for (size_t i = 0; i < nrows;) {
     size_t j = i;
@@ -607,6 +612,8 @@ static tt_err compute_features(builder *b, const tt_feature_set *fs, char **veh,
     }
     i = j;
   }
+  tt_debug("train", "folded and evaluated %s at %zu observations in %.2f s", tt_feature_set_name(fs), nrows,
+           tt_monotonic() - tf);
 out:
   for (size_t k = 0; bt && k < ntab; k++) tt_batch_destroy(bt[k]);
   free(bt), free(cur), free(end), free(tcol), free(ecol), free(vals);
@@ -684,6 +691,7 @@ tt_err tt_trainset_build(const tt_model_spec *spec, const tt_build_opts *o, tt_t
   for (size_t i = 0; i < last.n; i++)
     if (last.a[i].t > info.data_end) info.data_end = last.a[i].t;
 
+  tt_debug("train", "spine: %zu buckets of %zu vehicles in %.2f s", spine.n, last.n, tt_monotonic() - t0);
   /* 2. Failure and repair times. */
   if (labelled) {
     q.len = 0;
