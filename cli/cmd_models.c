@@ -80,6 +80,8 @@ static int do_list(tt_registry *reg, int json) {
     }
     char when[40], aliases[512] = "";
     tt_time_format(objs[i].created_at, when, sizeof when);
+    when[10] = ' '; /* "2026-11-25 02:04:34" */
+    when[19] = '\0';
     json_t *ja = json_object();
     for (size_t a = 0; a < na; a++) {
       size_t l = strlen(aliases);

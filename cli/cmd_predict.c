@@ -1,5 +1,6 @@
 /* telltale predict batch and telltale evaluate — see docs/models.md. */
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,8 +140,11 @@ static void print_table(const tt_predictions *p, int limit) {
     if (p->axis == TT_AXIS_KIND_COUNTER) snprintf(t, sizeof t, "%lld", (long long)r->time);
     else tt_time_format(r->time, t, sizeof t);
     printf("%-16s %-22s %9.4f %5s ", r->vehicle, t, (double)r->score, r->alarm < 0 ? "" : r->alarm ? "yes" : "no");
-    for (int q = 0; q < r->nreasons; q++)
-      printf("%s %s=%.4g (%+.2f)", q ? "," : "", r->reason[q], (double)r->value[q], (double)r->contribution[q]);
+    for (int q = 0; q < r->nreasons; q++) {
+      char v[32] = "missing";
+      if (!isnan(r->value[q])) snprintf(v, sizeof v, "%.4g", (double)r->value[q]);
+      printf("%s %s=%s (%+.2f)", q ? "," : "", r->reason[q], v, (double)r->contribution[q]);
+    }
     printf("\n");
   }
 }

@@ -22,9 +22,12 @@ static void fmt_time(const tt_predictions *p, int64_t t, char *buf, size_t n) {
 static void reasons_text(const tt_prediction *r, char *buf, size_t n) {
   size_t len = 0;
   buf[0] = '\0';
-  for (int q = 0; q < r->nreasons && len < n; q++)
-    len += (size_t)snprintf(buf + len, n - len, "%s%s=%.4g (%+.3f)", q ? "; " : "", r->reason[q],
-                            (double)r->value[q], (double)r->contribution[q]);
+  for (int q = 0; q < r->nreasons && len < n; q++) {
+    char v[32] = "missing";
+    if (!isnan(r->value[q])) snprintf(v, sizeof v, "%.4g", (double)r->value[q]);
+    len += (size_t)snprintf(buf + len, n - len, "%s%s=%s (%+.3f)", q ? "; " : "", r->reason[q], v,
+                            (double)r->contribution[q]);
+  }
 }
 
 tt_err tt_predictions_write_csv(const tt_predictions *p, FILE *f, tt_error *err) {

@@ -98,6 +98,15 @@ static tt_err build_and_fit(const tt_model_spec *spec, const char *yaml, const t
     tuned->xgb.param_values = ov;
     tuned->xgb.nparams++;
   }
+  if (spec->label.kind == TT_LABEL_CLASSIFICATION && !pos[TT_PART_TRAIN]) {
+    tt_error_set(err, TT_INVALID,
+                 "the training split has no positive rows (%zu rows, no failure of %s within the horizon): "
+                 "move the split's dates or split by vehicle",
+                 counts[TT_PART_TRAIN], spec->label.component ? spec->label.component : "any component");
+    tt_error_at(err, spec->source, 0, "split");
+    tt_trainset_destroy(ts);
+    return TT_INVALID;
+  }
   tt_fit_context ctx = {.spec_yaml = yaml, .lake_files = (const char *const *)rep->build.files,
                         .nlake_files = rep->build.nfiles,
                         .feature_set_versions = (const char *const *)rep->build.set_versions,
