@@ -61,5 +61,6 @@ int cmd_simulate(cli *ctx, int argc, char **argv);
 int cmd_schema(cli *ctx, int argc, char **argv);
 int cmd_ingest(cli *ctx, int argc, char **argv);
 int cmd_lake(cli *ctx, int argc, char **argv);
+int cmd_features(cli *ctx, int argc, char **argv);
 
 #endif

@@ -27,6 +27,7 @@ static const cli_command commands[] = {
     {"schema", cmd_schema, "validate, register, show, list and diff dataset schemas"},
     {"ingest", cmd_ingest, "validate files and write them to the lake"},
     {"lake", cmd_lake, "query the lake with SQL, show its statistics"},
+    {"features", cmd_features, "feature sets: build offline, stream online, verify"},
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 

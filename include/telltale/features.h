@@ -10,10 +10,13 @@
  * sorted in batch, late and out of order in a stream — cannot change a
  * single bit of the result. src/features/README.md explains the design.
  *
- * Window boundaries (exact): with tile size T and window W (a multiple of
- * T), the value as of t covers the events e with
- *     (floor(t / T) - W / T + 1) * T  <=  e.time  <=  t
- * i.e. the W/T most recent tiles, the newest one only up to t.
+ * Window boundaries (exact): tiles are the intervals (kT - T, kT] of the
+ * tile size T. With a window W (a multiple of T), the value as of t covers
+ * the events e with
+ *     (ceil(t / T) - W / T) * T  <  e.time  <=  t
+ * i.e. the W/T most recent tiles, the newest one only up to t. As of a tile
+ * boundary (e.g. a daily spine at midnight with 1h tiles) that is exactly
+ * (t - W, t].
  *
  * Missing values: a null or NaN value (or |x| >= 2^26, outside the engine's
  * exact fixed-point range) is skipped by every value aggregation; the value
@@ -137,9 +140,28 @@ const char *tt_feature_set_json(const tt_feature_set *fs);
 const char *tt_feature_set_version(const tt_feature_set *fs);
 const char *tt_feature_set_short_version(const tt_feature_set *fs);
 
+/* Parse a span in an axis's units: a duration with a unit ("15m", "1h",
+ * "7d", "2w", "3mo" = 90 days) for timestamp axes, an integer for counter
+ * axes. Returns 0 on success, -1 if s is not one. */
+int tt_features_parse_span(tt_time_axis axis, const char *s, int64_t *out);
+
 /* Load PROJECT/features/NAME.yaml, checked against the project's schema
  * (PROJECT/schemas/NAME.yaml) when a schema parser is linked in (else NULL). */
 tt_err tt_feature_set_load(const char *project_dir, const char *name, tt_feature_set **out,
+                           tt_error *err) TT_WARN_UNUSED;
+
+/* Register fs in the registry (kind "feature_set", content its canonical
+ * JSON, so the registry's sha256 is the version id). An identical
+ * definition returns the existing version (*created 0). */
+struct tt_registry;
+tt_err tt_feature_set_register(struct tt_registry *reg, const tt_feature_set *fs, int *version,
+                               int *created, tt_error *err) TT_WARN_UNUSED;
+
+/* The differences between two canonical definitions, one line each:
+ * "~ tile: 3600000000 -> 86400000000", "+ feature x: mean of t.c over …",
+ * "- feature y: …", "~ feature z: window 3600000000 -> 7200000000".
+ * *report is malloc'd ("" when equal). */
+tt_err tt_feature_set_diff(const char *old_json, const char *new_json, char **report,
                            tt_error *err) TT_WARN_UNUSED;
 
 /* ---------------------------------------------------------------------- */
@@ -239,11 +261,16 @@ void tt_online_close(tt_online *on);
 
 /* Fold a batch of table `table` (rows of any vehicles, any order) into the
  * vehicles' states, recompute their features as of each vehicle's latest
- * event and write state and values back (Redis: one pipeline per batch).
- * On error nothing of the batch is acknowledged: retrying the batch after
- * a store failure gives the same result as one success (folding the same
- * batch twice is prevented by writing state only after the whole batch). */
-tt_err tt_online_update(tt_online *on, const char *table, const tt_batch *b,
+ * event and write states, values and — when source is not NULL — the
+ * source's position `offset_after` back. Redis: one pipelined MULTI/EXEC
+ * per batch, so a batch is applied entirely or not at all, and a consumer
+ * that restarts from tt_online_offset neither loses nor refolds events.
+ * On error (TT_REDIS) nothing of the batch is applied; retry it. */
+tt_err tt_online_update(tt_online *on, const char *table, const tt_batch *b, const char *source,
+                        uint64_t offset_after, tt_error *err) TT_WARN_UNUSED;
+
+/* The position stored for source by the last update (0 if none). */
+tt_err tt_online_offset(tt_online *on, const char *source, uint64_t *offset,
                         tt_error *err) TT_WARN_UNUSED;
 
 /* The stored values of a vehicle: out[feature_count], *as_of the time they
@@ -257,10 +284,48 @@ tt_err tt_online_get(tt_online *on, const char *vehicle_id, double *out, tt_time
 tt_err tt_online_put(tt_online *on, const char *vehicle_id, const double *vals, tt_time as_of,
                      tt_error *err) TT_WARN_UNUSED;
 
-/* Vehicles with values, and bytes used (memory: state + values; Redis:
- * MEMORY USAGE summed over the keys). */
+/* Bulk-load each vehicle's latest row of an offline build into the online
+ * store: `file` (a Parquet file or glob), or NULL for every part of the
+ * set's current version under LAKE/features/NAME/. *vehicles: how many. */
+tt_err tt_features_materialize(tt_online *on, const tt_feature_set *fs, const char *lake,
+                               const char *file, uint64_t *vehicles, tt_error *err) TT_WARN_UNUSED;
+
+/* Vehicles with values, and bytes used (memory: states + values; Redis:
+ * MEMORY USAGE summed over the set's keys). */
 tt_err tt_online_stats(tt_online *on, uint64_t *vehicles, uint64_t *bytes,
                        tt_error *err) TT_WARN_UNUSED;
+
+/* ---------------------------------------------------------------------- */
+/* Sources of events for streaming                                        */
+
+/* A source yields batches of one table's rows in arrival order, each with
+ * the position after it, and can restart at a position. Files (CSV,
+ * Parquet) are built in; the Kafka engineer's consumer plugs in here. */
+typedef struct tt_feature_source {
+  void *ctx;
+  const char *id; /* stable name, the key of its stored offset */
+  /* 1: *b holds rows of *table (owned by the source, valid until the next
+   * call); 0: end; < 0: error in err. */
+  int (*next)(void *ctx, const char **table, const tt_batch **b, uint64_t *offset_after,
+              tt_error *err);
+  tt_err (*seek)(void *ctx, uint64_t offset, tt_error *err);
+  void (*close)(void *ctx);
+} tt_feature_source;
+
+/* A CSV or Parquet file of one table's rows (the columns the set reads),
+ * read in file order; positions are row numbers. */
+tt_err tt_feature_source_file(const tt_feature_set *fs, const char *path, const char *table,
+                              tt_feature_source *out, tt_error *err) TT_WARN_UNUSED;
+
+typedef struct tt_features_stream_stats {
+  uint64_t events, batches, retries, resumed_at;
+} tt_features_stream_stats;
+
+/* Consume src into the online store from the offset stored for it until
+ * the source ends. A store failure is retried (max_retries, with backoff)
+ * from the last applied batch, so no event is lost or folded twice. */
+tt_err tt_features_stream(tt_online *on, tt_feature_source *src, int max_retries,
+                          tt_features_stream_stats *stats, tt_error *err) TT_WARN_UNUSED;
 
 /* ---------------------------------------------------------------------- */
 /* Proof of consistency                                                   */

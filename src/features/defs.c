@@ -8,7 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
-#include <openssl/evp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,14 +18,8 @@
 #include "core/json_escape.h"
 #include "features/internal.h"
 #include "telltale/features.h"
+#include "telltale/hash.h"
 
-/* The schema module is developed on its own branch: until it is linked in,
- * these resolve to NULL and definitions are not checked against a schema. */
-#pragma weak tt_schema_parse_file
-#pragma weak tt_schema_destroy
-#pragma weak tt_schema_name
-#pragma weak tt_schema_table
-#pragma weak tt_table_column_index
 
 static const char *const g_agg_names[] = {
 #define TT_AGG_NAME_(name, str) str,
@@ -86,7 +80,7 @@ static int is_ident(const char *s) {
 }
 
 /* Parse a window / tile / per value in axis units. */
-static int parse_span(tt_time_axis axis, const char *s, int64_t *out) {
+int tt_features_parse_span(tt_time_axis axis, const char *s, int64_t *out) {
   if (!s || !*s) return -1;
   if (axis == TT_AXIS_COUNTER) {
     char *end;
@@ -285,7 +279,7 @@ static tt_err parse_feature(parser *p, yaml_node_t *n, const tt_schema *schema,
   if (fd->agg == TT_AGG_MAX_) return fail(p, n, field, TT_PARSE, "feature '%s' has no agg", fd->name);
   snprintf(field, sizeof field, "%s.window", fd->name);
   if (!window_s) return fail(p, n, field, TT_PARSE, "feature '%s' has no window", fd->name);
-  if (parse_span(fs->axis, window_s, &fd->window) != 0)
+  if (tt_features_parse_span(fs->axis, window_s, &fd->window) != 0)
     return fail(p, window_node, field, TT_PARSE, "bad window '%s' (%s)", window_s,
                 fs->axis == TT_AXIS_COUNTER ? "an integer in the counter's unit"
                                             : "a duration such as 15m, 1h, 7d, 2w, 3mo");
@@ -311,7 +305,7 @@ static tt_err parse_feature(parser *p, yaml_node_t *n, const tt_schema *schema,
   if (per_s) {
     if (fd->agg != TT_AGG_SLOPE && fd->agg != TT_AGG_RATE && fd->agg != TT_AGG_TIME_SINCE)
       return fail(p, per_node, field, TT_PARSE, "'per' applies only to slope, rate and time_since");
-    if (parse_span(fs->axis, per_s, &fd->per) != 0 || fd->per <= 0)
+    if (tt_features_parse_span(fs->axis, per_s, &fd->per) != 0 || fd->per <= 0)
       return fail(p, per_node, field, TT_PARSE, "bad 'per' value '%s'", per_s);
   }
   snprintf(field, sizeof field, "%s.column", fd->name);
@@ -394,7 +388,7 @@ static tt_err parse_root(parser *p, const tt_schema *schema) {
     fs->axis = ax;
   }
   if (!tile) return fail(p, root, "tile", TT_PARSE, "feature set has no tile size");
-  if (parse_span(fs->axis, scalar(tile), &fs->tile) != 0 || fs->tile <= 0)
+  if (tt_features_parse_span(fs->axis, scalar(tile), &fs->tile) != 0 || fs->tile <= 0)
     return fail(p, tile, "tile", TT_PARSE, "bad tile '%s' (a positive %s)", scalar(tile),
                 fs->axis == TT_AXIS_COUNTER ? "integer" : "duration such as 1h");
   if (add_table(p, fs->source)) return TT_NOMEM;
@@ -613,11 +607,7 @@ static tt_err build_json(tt_feature_set *fs, tt_error *err) {
     return tt_error_set(err, TT_NOMEM, "out of memory");
   }
   fs->json = b.p;
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int mdlen = 0;
-  if (!EVP_Digest(b.p, b.len, md, &mdlen, EVP_sha256(), NULL))
-    return tt_error_set(err, TT_INTERNAL, "sha256 failed");
-  for (unsigned i = 0; i < mdlen && i < 32; i++) snprintf(fs->version + 2 * i, 3, "%02x", md[i]);
+  tt_sha256_hex(b.p, b.len, fs->version);
   memcpy(fs->short_version, fs->version, 12);
   fs->short_version[12] = '\0';
   return TT_OK;
@@ -671,7 +661,7 @@ tt_err tt_feature_set_load(const char *project_dir, const char *name, tt_feature
   /* First parse without a schema to learn the source table, then check
    * against the project's schema that declares it, when there is one. */
   tt_err rc = tt_feature_set_parse_file(path, NULL, out, err);
-  if (rc != TT_OK || !tt_schema_parse_file) return rc;
+  if (rc != TT_OK) return rc;
   char sdir[4096];
   snprintf(sdir, sizeof sdir, "%s/schemas", dir);
   DIR *d = opendir(sdir);

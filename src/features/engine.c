@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "features/internal.h"
+#include "telltale/hash.h"
 #include "features/tile.h"
 
 static int find_table(const tt_feature_set *fs, const char *name) {
@@ -54,6 +55,7 @@ tt_err tt_fengine_new(const tt_feature_set *fs, tt_fengine **out, tt_error *err)
       }
     }
     in->feat[in->nfeat++] = (int)i;
+    if (f->agg == TT_AGG_SLOPE) in->slope = 1;
     if (f->window / fs->tile > in->max_tiles) in->max_tiles = f->window / fs->tile;
   }
   /* Windows ascending: evaluation walks tiles newest to oldest once per
@@ -104,15 +106,18 @@ size_t tt_fstate_bytes(const tt_fstate *st) {
   return b;
 }
 
-/* Drop tiles no window as of any t >= latest can reach. */
+/* Drop tiles no window as of any t >= latest can reach. Tiles are removed
+ * from the front of a sorted array, so this moves memory: do it in steps of
+ * at least 32 tiles (stale tiles in between are never merged — evaluation
+ * stops at the window's first tile — and cost at most 32 tiles of memory). */
 static void prune(const tt_fengine *e, tt_fstate *st) {
-  int64_t k = tt__floordiv(st->latest, e->fs->tile);
+  int64_t k = tt__tile_of(st->latest, e->fs->tile);
   for (size_t i = 0; i < st->ninputs; i++) {
     tt__ring *r = &st->rings[i];
     int64_t lo = k - e->inputs[i].max_tiles + 1;
     size_t drop = 0;
     while (drop < r->n && r->t[drop].idx < lo) drop++;
-    if (drop) {
+    if (drop >= 32 || (drop && drop == r->n)) {
       memmove(r->t, r->t + drop, (r->n - drop) * sizeof *r->t);
       r->n -= drop;
     }
@@ -121,19 +126,19 @@ static void prune(const tt_fengine *e, tt_fstate *st) {
 
 void tt__fstate_touch(const tt_fengine *e, tt_fstate *st, int64_t t) {
   if (t > st->latest) {
-    int64_t old = st->latest == INT64_MIN ? INT64_MIN : tt__floordiv(st->latest, e->fs->tile);
+    int64_t old = st->latest == INT64_MIN ? INT64_MIN : tt__tile_of(st->latest, e->fs->tile);
     st->latest = t;
-    if (tt__floordiv(t, e->fs->tile) != old) prune(e, st);
+    if (tt__tile_of(t, e->fs->tile) != old) prune(e, st);
   }
 }
 
 tt_err tt__fstate_fold_value(const tt_fengine *e, tt_fstate *st, size_t in, int64_t t, double x,
                              int valid) {
   const tt__input *inp = &e->inputs[in];
-  int64_t idx = tt__floordiv(t, e->fs->tile);
+  int64_t idx = tt__tile_of(t, e->fs->tile);
   /* Too late to matter: older than every window still answerable. */
   if (st->latest != INT64_MIN &&
-      idx < tt__floordiv(st->latest, e->fs->tile) - inp->max_tiles + 1) {
+      idx < tt__tile_of(st->latest, e->fs->tile) - inp->max_tiles + 1) {
     st->dropped++;
     return TT_OK;
   }
@@ -152,12 +157,6 @@ tt_err tt__fstate_fold_value(const tt_fengine *e, tt_fstate *st, size_t in, int6
   tt__tile_add(tl, t - idx * e->fs->tile, t, x);
   return TT_OK;
 }
-
-/* Column lookup for one table's batch. */
-typedef struct binding {
-  int time_col, filter_col, code_col;
-  int vcol[]; /* per input of the table, -1 for row counts / other tables */
-} binding;
 
 static int col_of(const tt_batch *b, const char *name) { return tt_batch_column(b, name); }
 
@@ -190,24 +189,27 @@ static int filter_pass(const tt_feature_filter *f, const tt_vector *v, size_t r)
   }
 }
 
-tt_err tt_fengine_fold(const tt_fengine *e, tt_fstate *st, const char *table, const tt_batch *b,
-                       size_t begin, size_t end, tt_error *err) {
+tt__binding *tt__fengine_bind(const tt_fengine *e, const char *table, const tt_batch *b,
+                              tt_error *err) {
   const tt_feature_set *fs = e->fs;
-  int tab = find_table(fs, table);
-  if (tab < 0) return TT_OK; /* a table this set does not read */
-  if (end > b->nrows) end = b->nrows;
-  binding *bd = calloc(1, sizeof *bd + e->ninputs * sizeof(int));
-  if (!bd) return tt_error_set(err, TT_NOMEM, "out of memory");
-  tt_err rc = TT_OK;
+  int tab = -1;
+  for (size_t i = 0; i < fs->ntables; i++)
+    if (!strcmp(fs->tables[i], table)) tab = (int)i;
+  tt__binding *bd = calloc(1, sizeof *bd + e->ninputs * sizeof(int));
+  if (!bd) {
+    tt_error_set(err, TT_NOMEM, "out of memory");
+    return NULL;
+  }
+  bd->table = tab;
+  bd->filter_col = -1;
+  if (tab < 0) return bd; /* a table this set does not read: rows are ignored */
   bd->time_col = col_of(b, fs->time_column);
   if (bd->time_col < 0 || (b->cols[bd->time_col].type != TT_TYPE_TIMESTAMP &&
                            b->cols[bd->time_col].type != TT_TYPE_INT64)) {
-    rc = tt_error_set(err, TT_SCHEMA, "table '%s' has no int64/timestamp column '%s'", table,
-                      fs->time_column);
+    tt_error_set(err, TT_SCHEMA, "table '%s' has no int64/timestamp column '%s'", table, fs->time_column);
     tt_error_at(err, NULL, 0, fs->time_column);
-    goto out;
+    goto fail;
   }
-  bd->filter_col = -1;
   bd->code_col = col_of(b, fs->code_column);
   int uses_filter = 0;
   for (size_t k = 0; k < e->ninputs; k++) {
@@ -216,60 +218,72 @@ tt_err tt_fengine_fold(const tt_fengine *e, tt_fstate *st, const char *table, co
     if (in->table != tab) continue;
     uses_filter |= in->filtered;
     if (*in->code && (bd->code_col < 0 || b->cols[bd->code_col].type != TT_TYPE_STRING)) {
-      rc = tt_error_set(err, TT_SCHEMA, "table '%s' has no string column '%s' for event codes",
-                        table, fs->code_column);
+      tt_error_set(err, TT_SCHEMA, "table '%s' has no string column '%s' for event codes", table, fs->code_column);
       tt_error_at(err, NULL, 0, fs->code_column);
-      goto out;
+      goto fail;
     }
     if (!*in->column) continue;
     bd->vcol[k] = col_of(b, in->column);
     if (bd->vcol[k] < 0 || b->cols[bd->vcol[k]].type == TT_TYPE_STRING) {
-      rc = tt_error_set(err, TT_SCHEMA, "table '%s' has no numeric column '%s'", table, in->column);
+      tt_error_set(err, TT_SCHEMA, "table '%s' has no numeric column '%s'", table, in->column);
       tt_error_at(err, NULL, 0, in->column);
-      goto out;
+      goto fail;
     }
   }
   if (uses_filter) {
     bd->filter_col = col_of(b, fs->filter.column);
     if (bd->filter_col < 0) {
-      rc = tt_error_set(err, TT_SCHEMA, "table '%s' has no column '%s' (used by the filter)", table,
-                        fs->filter.column);
+      tt_error_set(err, TT_SCHEMA, "table '%s' has no column '%s' (used by the filter)", table, fs->filter.column);
       tt_error_at(err, NULL, 0, "filter");
-      goto out;
+      goto fail;
     }
   }
+  return bd;
+fail:
+  free(bd);
+  return NULL;
+}
+
+tt_err tt__fengine_fold_row(const tt_fengine *e, const tt__binding *bd, tt_fstate *st,
+                            const tt_batch *b, size_t r, tt_error *err) {
+  const tt_feature_set *fs = e->fs;
+  if (bd->table < 0) return TT_OK;
   const tt_vector *tv = &b->cols[bd->time_col];
-  for (size_t r = begin; r < end; r++) {
-    if (!tv->valid[r]) {
-      rc = tt_error_set(err, TT_INVALID, "row %zu of table '%s' has no time", r, table);
-      tt_error_at(err, NULL, (long)r + 1, fs->time_column);
-      goto out;
-    }
-    int64_t t = tv->v.i64[r];
-    int pass = bd->filter_col < 0 || filter_pass(&fs->filter, &b->cols[bd->filter_col], r);
-    for (size_t k = 0; k < e->ninputs; k++) {
-      const tt__input *in = &e->inputs[k];
-      if (in->table != tab || (in->filtered && !pass)) continue;
-      if (*in->code) {
-        const tt_vector *cv = &b->cols[bd->code_col];
-        if (!cv->valid[r] || strcmp(cv->v.str[r], in->code)) continue;
-      }
-      double x = 0;
-      int valid = 1;
-      if (bd->vcol[k] >= 0) {
-        const tt_vector *v = &b->cols[bd->vcol[k]];
-        valid = v->valid[r];
-        x = valid ? num_at(v, r) : 0;
-      }
-      if (tt__fstate_fold_value(e, st, k, t, x, valid) != TT_OK) {
-        rc = tt_error_set(err, TT_NOMEM, "out of memory");
-        goto out;
-      }
-    }
-    st->folded++;
-    tt__fstate_touch(e, st, t);
+  if (!tv->valid[r]) {
+    tt_error_set(err, TT_INVALID, "row %zu of table '%s' has no time", r + 1, fs->tables[bd->table]);
+    return tt_error_at(err, NULL, (long)r + 1, fs->time_column);
   }
-out:
+  int64_t t = tv->v.i64[r];
+  int pass = bd->filter_col < 0 || filter_pass(&fs->filter, &b->cols[bd->filter_col], r);
+  for (size_t k = 0; k < e->ninputs; k++) {
+    const tt__input *in = &e->inputs[k];
+    if (in->table != bd->table || (in->filtered && !pass)) continue;
+    if (*in->code) {
+      const tt_vector *cv = &b->cols[bd->code_col];
+      if (!cv->valid[r] || strcmp(cv->v.str[r], in->code)) continue;
+    }
+    double x = 0;
+    int valid = 1;
+    if (bd->vcol[k] >= 0) {
+      const tt_vector *v = &b->cols[bd->vcol[k]];
+      valid = v->valid[r];
+      x = valid ? num_at(v, r) : 0;
+    }
+    if (tt__fstate_fold_value(e, st, k, t, x, valid) != TT_OK)
+      return tt_error_set(err, TT_NOMEM, "out of memory");
+  }
+  st->folded++;
+  tt__fstate_touch(e, st, t);
+  return TT_OK;
+}
+
+tt_err tt_fengine_fold(const tt_fengine *e, tt_fstate *st, const char *table, const tt_batch *b,
+                       size_t begin, size_t end, tt_error *err) {
+  if (end > b->nrows) end = b->nrows;
+  tt__binding *bd = tt__fengine_bind(e, table, b, err);
+  if (!bd) return err ? err->code : TT_SCHEMA;
+  tt_err rc = TT_OK;
+  for (size_t r = begin; r < end && rc == TT_OK; r++) rc = tt__fengine_fold_row(e, bd, st, b, r, err);
   free(bd);
   return rc;
 }
@@ -286,7 +300,7 @@ tt_err tt_fengine_eval(const tt_fengine *e, const tt_fstate *st, tt_time t, doub
     return tt_error_set(err, TT_INVALID,
                         "cannot evaluate as of %s: the state holds an event at %s (look-ahead)", a, b);
   }
-  int64_t k = tt__floordiv(t, fs->tile);
+  int64_t k = tt__tile_of(t, fs->tile);
   for (size_t i = 0; i < e->ninputs; i++) {
     const tt__input *in = &e->inputs[i];
     const tt__ring *r = &st->rings[i];
@@ -300,7 +314,7 @@ tt_err tt_fengine_eval(const tt_fengine *e, const tt_fstate *st, tt_time t, doub
        * the order could not matter anyway. */
       while (pos > 0 && r->t[pos - 1].idx >= lo) {
         pos--;
-        tt__acc_merge(&acc, &r->t[pos], (r->t[pos].idx - k) * fs->tile);
+        tt__acc_merge(&acc, &r->t[pos], (r->t[pos].idx - k) * fs->tile, in->slope);
       }
       out[in->feat[j]] = tt__acc_value(&acc, f, t, k * fs->tile);
     }
@@ -308,11 +322,7 @@ tt_err tt_fengine_eval(const tt_fengine *e, const tt_fstate *st, tt_time t, doub
   return TT_OK;
 }
 
+/* The one sharding rule of telltale (include/telltale/hash.h). */
 uint32_t tt_features_shard_of(const char *id, size_t len, uint32_t n) {
-  uint64_t h = UINT64_C(1469598103934665603);
-  for (size_t i = 0; i < len; i++) {
-    h ^= (unsigned char)id[i];
-    h *= UINT64_C(1099511628211);
-  }
-  return n ? (uint32_t)(h % n) : 0;
+  return n > 1 ? (uint32_t)(tt_hash64(id, len) % n) : 0;
 }

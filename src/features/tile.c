@@ -85,30 +85,28 @@ void tt__tile_merge(tt__tile *a, const tt__tile *b) {
 
 void tt__acc_init(tt__acc *a) { memset(a, 0, sizeof *a); }
 
-void tt__acc_merge(tt__acc *a, const tt__tile *tl, int64_t d) {
+void tt__acc_merge(tt__acc *a, const tt__tile *tl, int64_t d, int slope) {
   if (!tl->n) return;
-  tt__tile shifted = *tl;
-  /* Re-base the tile's times from its own start to the window origin. */
-  tt_i128 n = tl->n, dd = d;
-  shifted.st = tl->st + n * dd;
-  shifted.stt = tl->stt + 2 * dd * tl->st + n * dd * dd;
-  shifted.stx = tl->stx + dd * tl->sum;
-  tt__tile acc = {.n = a->n, .sum = a->sum, .sq = a->sq, .st = a->st, .stt = a->stt,
-                  .stx = a->stx, .min = a->min, .max = a->max, .ft = a->ft, .lt = a->lt,
-                  .fx = a->fx, .lx = a->lx};
-  tt__tile_merge(&acc, &shifted);
-  a->n = acc.n;
-  a->sum = acc.sum;
-  a->sq = acc.sq;
-  a->st = acc.st;
-  a->stt = acc.stt;
-  a->stx = acc.stx;
-  a->min = acc.min;
-  a->max = acc.max;
-  a->ft = acc.ft;
-  a->lt = acc.lt;
-  a->fx = acc.fx;
-  a->lx = acc.lx;
+  if (!a->n) {
+    a->min = tl->min, a->max = tl->max;
+    a->ft = tl->ft, a->fx = tl->fx, a->lt = tl->lt, a->lx = tl->lx;
+  } else {
+    if (tl->min < a->min) a->min = tl->min;
+    if (tl->max > a->max) a->max = tl->max;
+    if (tl->ft < a->ft || (tl->ft == a->ft && tl->fx < a->fx)) a->ft = tl->ft, a->fx = tl->fx;
+    if (tl->lt > a->lt || (tl->lt == a->lt && tl->lx > a->lx)) a->lt = tl->lt, a->lx = tl->lx;
+  }
+  a->n += tl->n;
+  a->sum += tl->sum;
+  a->sq += tl->sq;
+  if (slope) {
+    /* Re-base the tile's times from its own end to the window origin:
+     * exact integer shifts, so the merge order cannot matter. */
+    tt_i128 n = tl->n, dd = d;
+    a->st += tl->st + n * dd;
+    a->stt += tl->stt + 2 * dd * tl->st + n * dd * dd;
+    a->stx += tl->stx + dd * tl->sum;
+  }
 }
 
 /* n*a - b*c exactly when it fits in __int128, else in long double. */

@@ -26,8 +26,9 @@ typedef struct tt__acc {
 } tt__acc;
 
 void tt__acc_init(tt__acc *a);
-/* d = tile start - origin (<= 0). */
-void tt__acc_merge(tt__acc *a, const tt__tile *tl, int64_t d);
+/* d = tile origin - window origin (<= 0); slope: also merge the slope sums
+ * (only inputs with a slope feature need them). */
+void tt__acc_merge(tt__acc *a, const tt__tile *tl, int64_t d, int slope);
 /* The value of feature f from the accumulated window as of t. */
 double tt__acc_value(const tt__acc *a, const tt_feature_def *f, int64_t t, int64_t origin);
 
