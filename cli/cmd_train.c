@@ -37,9 +37,17 @@ static void usage(FILE *f) {
           "  -h, --help         this help\n");
 }
 
+/* The bar is made at the first round, when the maximum is known. */
+typedef struct bar_state {
+  const char *label;
+  tt_progress *bar;
+} bar_state;
+
 static int on_round(void *ud, int round, int max, double tr, double va) {
-  (void)max, (void)tr, (void)va;
-  tt_progress_set((tt_progress *)ud, (uint64_t)round);
+  (void)tr, (void)va;
+  bar_state *b = ud;
+  if (!b->bar) b->bar = tt_progress_new(b->label, (uint64_t)max, "rounds");
+  tt_progress_set(b->bar, (uint64_t)round);
   return 0;
 }
 
@@ -138,15 +146,15 @@ int cmd_train(cli *ctx, int argc, char **argv) {
   int rc = cli_open_registry(ctx, &reg);
   if (rc != CLI_EXIT_OK) return rc;
   char *lake = tt_config_get_path(ctx->cfg, "lake"), *arts = tt_config_get_path(ctx->cfg, "artifacts");
-  tt_progress *bar = tt_progress_new(reproduce ? "reproduce" : "train", 0, "rounds");
+  bar_state bar = {reproduce ? "reproduce" : "train", NULL};
   tt_train_opts o = {.project_dir = ctx->project_dir, .lake = lake, .artifacts = arts, .reg = reg,
-                     .telltale_version = TT_VERSION, .progress = on_round, .progress_ud = bar,
+                     .telltale_version = TT_VERSION, .progress = on_round, .progress_ud = &bar,
                      .threads = threads,
                      .xgb_threads = (int)tt_config_get_int(ctx->cfg, "train.threads")};
   tt_train_report rep;
   tt_err e = reproduce ? tt_train_reproduce(reproduce, &o, &rep, &err)
                        : tt_train_run(argv[optind], &o, &rep, &err);
-  tt_progress_finish(bar);
+  tt_progress_finish(bar.bar);
   if (e != TT_OK) {
     rc = cli_fail(&err);
   } else if (json) {
