@@ -191,7 +191,12 @@ tt_err tt_train_reproduce(const char *ref, const tt_train_opts *o, tt_train_repo
       spec->features[i].version = strdup(v);
     }
   }
-  if ((rc = build_and_fit(spec, yaml, o, files, nf, &fit, rep, err)) != TT_OK) goto out;
+  /* XGBoost's result may depend on its thread count: use the recorded one. */
+  tt_train_opts ro = *o;
+  const char *nt = json_string_value(json_object_get(
+      json_object_get(json_object_get(json_object_get(rec, "spec"), "xgboost"), "params"), "nthread"));
+  if (nt) ro.xgb_threads = atoi(nt);
+  if ((rc = build_and_fit(spec, yaml, &ro, files, nf, &fit, rep, err)) != TT_OK) goto out;
   rep->rows_identical = !strcmp(rep->fingerprint, rep->original_fingerprint);
   if ((rc = tt_model_load(o->reg, o->artifacts, ref, &orig, err)) != TT_OK) goto out;
   if ((rc = tt_booster_save_json(fit->booster, &newjson, &newlen, err)) != TT_OK ||
