@@ -13,7 +13,7 @@
 #include "telltale/time.h"
 
 int cli_open_registry(cli *ctx, tt_registry **reg) {
-  tt_error err;
+  tt_error err = {0};
   tt_error_clear(&err);
   if (tt_registry_open(tt_config_get(ctx->cfg, "registry"), ctx->project_dir, reg, &err) != TT_OK)
     return cli_fail(&err);
@@ -62,7 +62,7 @@ static const char *headline(json_t *rec) {
 }
 
 static int do_list(tt_registry *reg, int json) {
-  tt_error err;
+  tt_error err = {0};
   tt_object *objs = NULL;
   size_t n = 0;
   if (tt_registry_list(reg, TT_KIND_MODEL, NULL, &objs, &n, &err) != TT_OK) return cli_fail(&err);
@@ -114,7 +114,7 @@ static int do_list(tt_registry *reg, int json) {
 }
 
 static int do_show(tt_registry *reg, const char *ref, int json) {
-  tt_error err;
+  tt_error err = {0};
   tt_object *o = NULL;
   if (tt_registry_get(reg, TT_KIND_MODEL, ref, &o, &err) != TT_OK) return cli_fail(&err);
   json_t *rec = record(o);
@@ -181,7 +181,7 @@ static int do_show(tt_registry *reg, const char *ref, int json) {
 }
 
 static int do_alias(tt_registry *reg, int del, int argc, char **argv) {
-  tt_error err;
+  tt_error err = {0};
   tt_error_clear(&err);
   if (del) {
     if (argc != 2) return cli_usage_error("usage: telltale models alias --delete NAME ALIAS");
@@ -205,7 +205,7 @@ static int do_alias(tt_registry *reg, int del, int argc, char **argv) {
 }
 
 static int do_history(tt_registry *reg, const char *name, const char *alias, int json) {
-  tt_error err;
+  tt_error err = {0};
   tt_alias_change *h = NULL;
   size_t n = 0;
   if (tt_registry_alias_history(reg, TT_KIND_MODEL, name, alias, &h, &n, &err) != TT_OK) return cli_fail(&err);
@@ -235,7 +235,7 @@ static int do_history(tt_registry *reg, const char *name, const char *alias, int
 }
 
 static int do_compare(tt_registry *reg, const char *a, const char *b, int json) {
-  tt_error err;
+  tt_error err = {0};
   tt_object *oa = NULL, *ob = NULL;
   if (tt_registry_get(reg, TT_KIND_MODEL, a, &oa, &err) != TT_OK) return cli_fail(&err);
   if (tt_registry_get(reg, TT_KIND_MODEL, b, &ob, &err) != TT_OK) {

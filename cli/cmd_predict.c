@@ -176,7 +176,7 @@ int cmd_predict(cli *ctx, int argc, char **argv) {
   o.lake = lake;
   o.artifacts = arts;
   o.reg = reg;
-  tt_error err;
+  tt_error err = {0};
   tt_error_clear(&err);
   tt_predictions *p = NULL;
   if (tt_predict_batch(&o, &p, &err) != TT_OK) {
@@ -242,7 +242,7 @@ int cmd_evaluate(cli *ctx, int argc, char **argv) {
   o.lake = lake;
   o.artifacts = arts;
   o.reg = reg;
-  tt_error err;
+  tt_error err = {0};
   tt_error_clear(&err);
   char *report = NULL;
   if (tt_evaluate(&o, &report, &err) != TT_OK) rc = cli_fail(&err);

@@ -140,7 +140,7 @@ int cmd_train(cli *ctx, int argc, char **argv) {
     usage(stderr);
     return CLI_EXIT_USAGE;
   }
-  tt_error err;
+  tt_error err = {0};
   tt_error_clear(&err);
   tt_registry *reg = NULL;
   int rc = cli_open_registry(ctx, &reg);
