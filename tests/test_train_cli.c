@@ -59,7 +59,14 @@ TT_TEST_TIMEOUT(train_predict_evaluate_cli, 600) {
   expect("predict batch --model battery_7d:2 --as-of 2026-02-20 --vehicles V00001,V00002 --format json", 0,
          "\"ts\":\"2026-02-20T00:00:00Z\"");
   expect("predict batch --model battery_7d:2 --output lake", 0, "lake/predictions/date=");
-  expect("lake query --output csv 'SELECT count(*) AS n FROM predictions'", 0, NULL);
+  /* The same scoring again replaces its file: no duplicated rows. */
+  expect("predict batch --model battery_7d:2 --output lake", 0, "lake/predictions/date=");
+  out = run(&st, "lake query --output csv 'SELECT count(*) AS n, count(DISTINCT vehicle_id) AS v FROM predictions'");
+  CHECK_MSG(st == 0, "%s", out);
+  char want[64];
+  snprintf(want, sizeof want, "%d,%d", lines - 1, lines - 1);
+  CHECK_STR_CONTAINS(out, want);
+  free(out);
   expect("evaluate --model battery_7d:2 --as-of 2026-02-20", 0, "\"roc_auc\"");
   expect("predict batch --model nosuch", 66, "no model named");
   expect("predict batch --model battery_7d:2 --as-of yesterday", 64, "--as-of");
