@@ -59,6 +59,7 @@ struct tt_registry;
 int cli_open_registry(cli *ctx, struct tt_registry **reg);
 int cmd_simulate(cli *ctx, int argc, char **argv);
 int cmd_schema(cli *ctx, int argc, char **argv);
+int cmd_registry(cli *ctx, int argc, char **argv);
 int cmd_ingest(cli *ctx, int argc, char **argv);
 int cmd_lake(cli *ctx, int argc, char **argv);
 int cmd_features(cli *ctx, int argc, char **argv);

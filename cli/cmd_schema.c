@@ -322,7 +322,7 @@ static int cmd_diff(cli *ctx, int argc, char **argv) {
   tt_error err;
   tt_error_clear(&err);
   tt_schema *a = NULL, *b = NULL;
-  char *report = NULL, *name = NULL;
+  char *report = NULL;
   char path[4096];
   int compatible = 0;
   if (tt_registry_schema_get(reg, argv[1], &a, &err) != TT_OK) {
@@ -347,7 +347,6 @@ static int cmd_diff(cli *ctx, int argc, char **argv) {
     fputs(report, stdout);
   rc = compatible ? CLI_EXIT_OK : CLI_EXIT_DATA;
 out:
-  free(name);
   free(report);
   tt_schema_destroy(a);
   tt_schema_destroy(b);

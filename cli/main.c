@@ -25,6 +25,7 @@ static const cli_command commands[] = {
     {"evaluate", cmd_evaluate, "evaluate a model on vehicles with known outcomes"},
     {"simulate", cmd_simulate, "write a simulated fleet's telemetry and event files"},
     {"schema", cmd_schema, "validate, register, show, list and diff dataset schemas"},
+    {"registry", cmd_registry, "registry (metadata store) info and search across kinds"},
     {"ingest", cmd_ingest, "validate files and write them to the lake"},
     {"lake", cmd_lake, "query the lake with SQL, show its statistics"},
     {"features", cmd_features, "feature sets: build offline, stream online, verify"},

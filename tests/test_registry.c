@@ -466,8 +466,34 @@ TT_TEST(migration_version_recorded) {
   CHECK(sqlite3_prepare_v2(db, "SELECT COUNT(*), MAX(version) FROM schema_version", -1, &st,
                            NULL) == SQLITE_OK);
   CHECK(sqlite3_step(st) == SQLITE_ROW);
-  CHECK_EQ_INT(sqlite3_column_int(st, 0), 1);
+  CHECK_EQ_INT(sqlite3_column_int(st, 0), TT_REGISTRY_SCHEMA_VERSION); /* one row each */
   CHECK_EQ_INT(sqlite3_column_int(st, 1), TT_REGISTRY_SCHEMA_VERSION);
+  sqlite3_finalize(st);
+  /* A registry of layout 1 (before the dedup index) is upgraded on open,
+   * keeping its data. */
+  CHECK(sqlite3_exec(db,
+                     "DROP INDEX objects_sha256_version;"
+                     "CREATE INDEX objects_sha256 ON objects (kind, name, sha256);"
+                     "DELETE FROM schema_version WHERE version > 1;"
+                     "INSERT INTO names VALUES ('model', 'm', 1, 0);"
+                     "INSERT INTO objects VALUES ('model', 'm', 1, '{}', 'x', 0, 'u', '', '[]');",
+                     NULL, NULL, NULL) == SQLITE_OK);
+  sqlite3_close(db);
+  CHECK_OK(tt_registry_open("sqlite:r.db", ".", &reg, &e));
+  tt_object *o = NULL;
+  CHECK_OK(tt_registry_get(reg, TT_KIND_MODEL, "m", &o, &e));
+  CHECK_EQ_INT(o->version, 1);
+  tt_object_free(o);
+  tt_registry_close(reg);
+  CHECK(sqlite3_open("r.db", &db) == SQLITE_OK);
+  CHECK(sqlite3_prepare_v2(
+            db,
+            "SELECT (SELECT MAX(version) FROM schema_version),"
+            " (SELECT COUNT(*) FROM sqlite_master WHERE name = 'objects_sha256_version')",
+            -1, &st, NULL) == SQLITE_OK);
+  CHECK(sqlite3_step(st) == SQLITE_ROW);
+  CHECK_EQ_INT(sqlite3_column_int(st, 0), TT_REGISTRY_SCHEMA_VERSION);
+  CHECK_EQ_INT(sqlite3_column_int(st, 1), 1);
   sqlite3_finalize(st);
   /* A registry written by a newer telltale is refused, not misread. */
   CHECK(sqlite3_exec(db, "INSERT INTO schema_version VALUES (99, 0)", NULL, NULL, NULL) ==
@@ -484,4 +510,89 @@ TT_TEST(postgres_backend_name) {
   tt_registry_close(reg);
   stop_postgres();
   free(url);
+}
+
+/* The server going away mid-session is an error to report, not a crash;
+ * nothing half-written is left (each registration is one transaction). */
+TT_TEST(postgres_goes_away) {
+  char *url = start_postgres();
+  tt_registry *reg = open_reg(url);
+  tt_object_free(put(reg, TT_KIND_MODEL, "m", "{}", 0, NULL));
+  stop_postgres();
+  tt_object_spec spec = {.kind = TT_KIND_MODEL, .name = "m", .content = "{\"a\":1}"};
+  tt_error e;
+  tt_error_clear(&e);
+  CHECK_EQ_INT(tt_registry_put(reg, &spec, 0, NULL, NULL, NULL, NULL, &e), TT_DB);
+  CHECK_STR_CONTAINS(e.msg, "postgresql:");
+  tt_object *o = NULL;
+  CHECK_EQ_INT(tt_registry_get(reg, TT_KIND_MODEL, "m", &o, &e), TT_DB);
+  CHECK(o == NULL);
+  CHECK_EQ_INT(tt_registry_alias_set(reg, TT_KIND_MODEL, "m", "production", 1, &e), TT_DB);
+  tt_registry_close(reg);
+  free(url);
+}
+
+/* A check callback that refuses leaves no version behind and gives the
+ * number back. */
+static tt_err refuse(const tt_object *latest, const char *content, void *ud, tt_error *err) {
+  (void)content;
+  *(int *)ud = latest ? latest->version : 0;
+  return tt_error_set(err, TT_INCOMPATIBLE, "refused");
+}
+
+REGISTRY_TEST(check_callback_refusal) {
+  tt_registry *reg = open_reg(url);
+  tt_object_free(put(reg, TT_KIND_FEATURE_SET, "f", "{}", 0, NULL));
+  tt_object_spec spec = {.kind = TT_KIND_FEATURE_SET, .name = "f", .content = "{\"x\":1}"};
+  tt_error e;
+  int seen = -1;
+  CHECK_EQ_INT(tt_registry_put(reg, &spec, 0, refuse, &seen, NULL, NULL, &e), TT_INCOMPATIBLE);
+  CHECK_EQ_INT(seen, 1); /* the callback saw the latest version */
+  tt_object *o = put(reg, TT_KIND_FEATURE_SET, "f", "{\"y\":1}", 0, NULL);
+  CHECK_EQ_INT(o->version, 2); /* not 3: the refused one left no gap */
+  tt_object_free(o);
+  tt_registry_close(reg);
+}
+
+TT_TEST(url_redact) {
+  static const struct {
+    const char *in, *out;
+  } c[] = {
+      {"sqlite:telltale.db", "sqlite:telltale.db"},
+      {"postgresql://u@h:5432/db", "postgresql://u@h:5432/db"},
+      {"postgresql://u:secret@h:5432/db", "postgresql://u:***@h:5432/db"},
+      {"postgresql://u:@h/db", "postgresql://u:***@h/db"},
+      {"postgresql://h/db?password=x&sslmode=require",
+       "postgresql://h/db?password=***&sslmode=require"},
+      {"postgresql://u:p@h/db?sslmode=require&password=x",
+       "postgresql://u:***@h/db?sslmode=require&password=***"},
+      {"postgresql://h/db?user=a@b", "postgresql://h/db?user=a@b"},
+  };
+  for (size_t i = 0; i < sizeof c / sizeof *c; i++) {
+    char *r = tt_registry_url_redact(c[i].in);
+    CHECK_EQ_STR(r, c[i].out);
+    free(r);
+  }
+}
+
+REGISTRY_TEST(stats_per_kind) {
+  tt_registry *reg = open_reg(url);
+  tt_object_free(put(reg, TT_KIND_MODEL, "a", "{}", 0, NULL));
+  tt_object_free(put(reg, TT_KIND_MODEL, "a", "{}", 0, NULL));
+  tt_object_free(put(reg, TT_KIND_MODEL, "b", "{}", 0, NULL));
+  tt_object_free(put(reg, TT_KIND_SCHEMA, "a", "{}", 0, NULL));
+  int layout;
+  tt_registry_kind_stats *st;
+  size_t n;
+  tt_error e;
+  CHECK_OK(tt_registry_stats(reg, &layout, &st, &n, &e));
+  CHECK_EQ_INT(layout, TT_REGISTRY_SCHEMA_VERSION);
+  CHECK_EQ_INT(n, 2);
+  CHECK_EQ_STR(st[0].kind, "model");
+  CHECK_EQ_INT(st[0].names, 2);
+  CHECK_EQ_INT(st[0].versions, 3);
+  CHECK_EQ_STR(st[1].kind, "schema");
+  CHECK_EQ_INT(st[1].versions, 1);
+  tt_registry_stats_free(st, n);
+  tt_registry_close(reg);
 }

@@ -106,6 +106,10 @@ TT_TEST(register_show_list_diff) {
 
   /* A bad registry URL is a configuration error. */
   expect("--set registry=mysql://x schema list", 78, "unknown registry URL");
+  /* An unreachable PostgreSQL is "service unavailable". */
+  expect(
+      "--set 'registry=postgresql://postgres@127.0.0.1:1/postgres?connect_timeout=2' schema list",
+      69, "cannot connect");
 }
 
 /* Two `telltale schema register` processes at once, each with its own

@@ -37,7 +37,7 @@ extern "C" {
 #define TT_KIND_MODEL "model"
 
 /* The registry's own table layout version (schema_version table). */
-#define TT_REGISTRY_SCHEMA_VERSION 1
+#define TT_REGISTRY_SCHEMA_VERSION 2
 
 typedef struct tt_registry tt_registry;
 
@@ -112,6 +112,24 @@ tt_err tt_registry_list(tt_registry *reg, const char *kind, const char *name, tt
  * content contain text (case-insensitive), by kind, name, version. */
 tt_err tt_registry_search(tt_registry *reg, const char *kind, const char *text, tt_object **out,
                           size_t *n, tt_error *err) TT_WARN_UNUSED;
+
+/* What the registry holds, per kind. */
+typedef struct tt_registry_kind_stats {
+  char *kind;
+  size_t names;    /* distinct names */
+  size_t versions; /* versions of all names */
+} tt_registry_kind_stats;
+
+/* The layout version (schema_version) and, per kind (by kind), how many
+ * names and versions there are. The array is the caller's
+ * (tt_registry_stats_free). */
+tt_err tt_registry_stats(tt_registry *reg, int *layout_version, tt_registry_kind_stats **out,
+                         size_t *n, tt_error *err) TT_WARN_UNUSED;
+void tt_registry_stats_free(tt_registry_kind_stats *s, size_t n);
+
+/* url with any password replaced by "***" (for printing); malloc'd, caller
+ * frees. */
+char *tt_registry_url_redact(const char *url);
 
 /* --- aliases ------------------------------------------------------------ */
 

@@ -136,9 +136,9 @@ static const tt_table_def *table_for(const tt_ingest_options *opt, const char *p
   for (size_t i = 0; i < nt; i++) {
     const tt_table_def *t = tt_schema_table_at(opt->schema, i);
     size_t l = strlen(t->name);
+    if (strncmp(b, t->name, l)) continue; /* before b[l]: b may be shorter */
     char c = b[l];
-    if (!strncmp(b, t->name, l) && (c == '\0' || c == '-' || c == '_' || c == '.' ||
-                                   (c >= '0' && c <= '9')))
+    if (c == '\0' || c == '-' || c == '_' || c == '.' || (c >= '0' && c <= '9'))
       if (!best || l > strlen(best->name)) best = t;
   }
   if (best) {

@@ -26,15 +26,23 @@ static void quiet_notices(void *arg, const char *message) {
   (void)message;
 }
 
+/* libpq messages span lines ("…refused\n\tIs the server running…"); an
+ * error is one line here. */
+static void one_line(char *buf) {
+  size_t n = strlen(buf);
+  while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+    buf[--n] = '\0';
+  for (char *p = buf; *p; p++)
+    if (*p == '\n' || *p == '\t') *p = ' ';
+}
+
 static tt_err result_error(PGresult *res, PGconn *conn, tt_error *err) {
   const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
   tt_err code = state && !strcmp(state, "23505") ? TT_EXISTS : TT_DB;
   const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(conn);
   char buf[400];
   snprintf(buf, sizeof buf, "%s", msg && *msg ? msg : "unknown error");
-  size_t n = strlen(buf);
-  while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-    buf[--n] = '\0';
+  one_line(buf);
   return tt_error_set(err, code, "postgresql: %s", buf);
 }
 
@@ -121,9 +129,7 @@ tt_err tt__regdb_pg_open(const char *conninfo, tt__regdb **out, tt_error *err) {
   if (!p->conn || PQstatus(p->conn) != CONNECTION_OK) {
     char buf[400];
     snprintf(buf, sizeof buf, "%s", p->conn ? PQerrorMessage(p->conn) : "out of memory");
-    size_t n = strlen(buf);
-    while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-      buf[--n] = '\0';
+    one_line(buf);
     tt_error_set(err, TT_DB, "postgresql: cannot connect: %s", buf);
     pg_close(&p->base);
     return TT_DB;

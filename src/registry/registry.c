@@ -41,7 +41,17 @@ static const char *const migration_1[] = {
     NULL,
 };
 
-static const char *const *const migrations[] = {migration_1};
+/* The dedup lookup (kind, name, sha256 … ORDER BY version DESC LIMIT 1)
+ * was planned on the primary key by SQLite, to save the sort, and so
+ * scanned every version of the name: registering grew quadratic. An index
+ * that ends in version serves both the lookup and the order. */
+static const char *const migration_2[] = {
+    "DROP INDEX objects_sha256",
+    "CREATE INDEX objects_sha256_version ON objects (kind, name, sha256, version)",
+    NULL,
+};
+
+static const char *const *const migrations[] = {migration_1, migration_2};
 #define NMIGRATIONS (sizeof migrations / sizeof *migrations)
 _Static_assert(NMIGRATIONS == TT_REGISTRY_SCHEMA_VERSION, "one migration per layout version");
 
@@ -264,7 +274,7 @@ static tt_err fetch_version(tt__regdb *db, const char *kind, const char *name, i
 
 /* --- put ---------------------------------------------------------------- */
 
-/* Registration takes the name's row in `names` with an UPDATE first: on
+/* Registration takes the name's row in `names` first (an upsert): on
  * PostgreSQL that row lock queues concurrent registrations of the same
  * name (and, at READ COMMITTED, each later statement sees what the one
  * before it committed); on SQLite BEGIN IMMEDIATE already serialises all
@@ -302,13 +312,11 @@ tt_err tt_registry_put(tt_registry *reg, const tt_object_spec *spec, int flags,
 
   if ((rc = db->begin(db, err)) != TT_OK) goto done;
   tt__param key[2] = {TT__TEXT(spec->kind), TT__TEXT(spec->name)};
+  /* One upsert both creates the name's row and locks it (a second
+   * registration of the name waits here until this one commits). */
   rc = db->query(db,
-                 "INSERT INTO names (kind, name, latest, alias_seq) VALUES ($1, $2, 0, 0)"
-                 " ON CONFLICT DO NOTHING",
-                 2, key, NULL, err);
-  if (rc != TT_OK) goto fail;
-  rc = db->query(db,
-                 "UPDATE names SET latest = latest + 1 WHERE kind = $1 AND name = $2"
+                 "INSERT INTO names (kind, name, latest, alias_seq) VALUES ($1, $2, 1, 0)"
+                 " ON CONFLICT (kind, name) DO UPDATE SET latest = names.latest + 1"
                  " RETURNING latest",
                  2, key, &rows, err);
   if (rc != TT_OK) goto fail;
@@ -336,8 +344,15 @@ tt_err tt_registry_put(tt_registry *reg, const tt_object_spec *spec, int flags,
     rows = NULL;
   }
   if (check) {
-    if (version > 1 && (rc = fetch_version(db, spec->kind, spec->name, version - 1, &latest, err)))
-      goto fail;
+    /* The latest stored version (not version - 1: the counter only
+     * promises to be above it). */
+    tt__rows *mx = NULL;
+    rc = db->query(db, "SELECT MAX(version) FROM objects WHERE kind = $1 AND name = $2", 2, key,
+                   &mx, err);
+    int64_t prev = rc == TT_OK ? tt__rows_int(mx, 0, 0) : 0;
+    tt__rows_free(mx);
+    if (rc != TT_OK) goto fail;
+    if (prev > 0 && (rc = fetch_version(db, spec->kind, spec->name, prev, &latest, err))) goto fail;
     if ((rc = check(latest, spec->content, ud, err)) != TT_OK) goto fail;
   }
   tt__param p[9] = {TT__TEXT(spec->kind),
@@ -499,4 +514,90 @@ tt_err tt_registry_search(tt_registry *reg, const char *kind, const char *text, 
   rc = objects_from_rows(rows, out, n, err);
   tt__rows_free(rows);
   return rc;
+}
+
+/* --- stats ---------------------------------------------------------------- */
+
+void tt_registry_stats_free(tt_registry_kind_stats *s, size_t n) {
+  if (!s) return;
+  for (size_t i = 0; i < n; i++)
+    free(s[i].kind);
+  free(s);
+}
+
+tt_err tt_registry_stats(tt_registry *reg, int *layout_version, tt_registry_kind_stats **out,
+                         size_t *n, tt_error *err) {
+  tt__rows *rows = NULL;
+  *out = NULL;
+  *n = 0;
+  *layout_version = 0;
+  tt_err rc = reg->db->query(reg->db, "SELECT COALESCE(MAX(version), 0) FROM schema_version", 0,
+                             NULL, &rows, err);
+  if (rc != TT_OK) return rc;
+  *layout_version = (int)tt__rows_int(rows, 0, 0);
+  tt__rows_free(rows);
+  rows = NULL;
+  rc = reg->db->query(reg->db,
+                      "SELECT kind, COUNT(DISTINCT name), COUNT(*) FROM objects"
+                      " GROUP BY kind ORDER BY kind",
+                      0, NULL, &rows, err);
+  if (rc != TT_OK) return rc;
+  if (rows->nrows) {
+    tt_registry_kind_stats *s = calloc(rows->nrows, sizeof *s);
+    int bad = !s;
+    for (size_t i = 0; s && i < rows->nrows; i++) {
+      s[i].kind = strdup(tt__rows_get(rows, i, 0));
+      s[i].names = (size_t)tt__rows_int(rows, i, 1);
+      s[i].versions = (size_t)tt__rows_int(rows, i, 2);
+      bad |= !s[i].kind;
+    }
+    if (bad) {
+      tt_registry_stats_free(s, s ? rows->nrows : 0);
+      rc = tt_error_set(err, TT_NOMEM, "out of memory");
+    } else {
+      *out = s;
+      *n = rows->nrows;
+    }
+  }
+  tt__rows_free(rows);
+  return rc;
+}
+
+/* postgresql://user:secret@host/db?password=x → postgresql://user:***@host/db?password=*** */
+char *tt_registry_url_redact(const char *url) {
+  size_t len = strlen(url);
+  /* each mask grows the text by at most 3 bytes: 1 + 16 of them */
+  char *out = malloc(len + 17 * 3 + 1);
+  if (!out) return NULL;
+  size_t k = 0;
+  const char *p = url;
+  const char *scheme = strstr(url, "://");
+  const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
+  const char *slash = scheme ? strchr(scheme + 3, '/') : NULL;
+  if (at && (!slash || at < slash)) {
+    const char *colon = memchr(scheme + 3, ':', (size_t)(at - (scheme + 3)));
+    if (colon) {
+      memcpy(out, url, (size_t)(colon + 1 - url));
+      k = (size_t)(colon + 1 - url);
+      memcpy(out + k, "***", 3);
+      k += 3;
+      p = at;
+    }
+  }
+  int masked = 0;
+  while (*p) {
+    /* password=VALUE in the query string */
+    if (p > url && (p[-1] == '?' || p[-1] == '&') && !strncmp(p, "password=", 9) && masked < 16) {
+      memcpy(out + k, "password=***", 12);
+      k += 12;
+      p += 9;
+      while (*p && *p != '&')
+        p++;
+      masked++;
+      continue;
+    }
+    out[k++] = *p++;
+  }
+  out[k] = '\0';
+  return out;
 }

@@ -12,7 +12,7 @@ tt__rows *tt__rows_new(size_t ncols) {
 
 int tt__rows_add(tt__rows *r, const char *const *cells, const size_t *lens) {
   /* Grow by doubling; registry results are small (a list of versions). */
-  size_t n = r->nrows * r->ncols, need = n + r->ncols;
+  size_t n = r->nrows * r->ncols;
   if ((r->nrows & (r->nrows - 1)) == 0) {
     size_t cap = r->nrows ? 2 * r->nrows : 1;
     char **nc = realloc(r->cells, cap * r->ncols * sizeof *nc + 1);
@@ -33,7 +33,6 @@ int tt__rows_add(tt__rows *r, const char *const *cells, const size_t *lens) {
     }
     r->cells[n + c] = v;
   }
-  (void)need;
   r->nrows++;
   return 0;
 }
