@@ -101,9 +101,10 @@ static void print_summary(const tt_train_report *r) {
            json_string_value(json_object_get(th, "policy")), json_string_value(json_object_get(th, "chosen_on")));
   json_t *metrics = json_object_get(rec, "metrics");
   printf("metrics:            train   validation         test\n");
-  const char *cm[] = {"roc_auc", "pr_auc", "precision", "recall", "f1", "cost"};
-  const char *rm[] = {"rmse", "mae"};
-  for (size_t i = 0; i < (cls ? 6u : 2u); i++) print_metric_row(metrics, cls ? cm[i] : rm[i]);
+  /* The metrics the spec asks to report, in its order. */
+  json_t *wanted = json_object_get(json_object_get(rec, "spec"), "metrics"), *mname;
+  size_t mi;
+  json_array_foreach(wanted, mi, mname) print_metric_row(metrics, json_string_value(mname));
   json_t *imp = json_object_get(rec, "importance");
   printf("top features (total gain):");
   for (size_t i = 0; i < json_array_size(imp) && i < 5; i++)
