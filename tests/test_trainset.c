@@ -194,6 +194,12 @@ TT_TEST(build_errors_name_the_problem) {
   CHECK_EQ_INT(tt_trainset_build(s, &o, &ts, NULL, &e), TT_NOTFOUND);
   CHECK_STR_CONTAINS(e.msg, "lake table 'telemetry' has no Parquet files");
   CHECK_EQ_STR(e.file, "nolake/telemetry");
+  o.lake = "proj/lake";
+  free(s->label.component_column);
+  s->label.component_column = strdup("part");
+  CHECK_EQ_INT(tt_trainset_build(s, &o, &ts, NULL, &e), TT_SCHEMA);
+  CHECK_EQ_STR(e.field, "label.component_column");
+  CHECK_STR_CONTAINS(e.msg, "table 'failures' has no column 'part'");
   free(s->spine.table);
   s->spine.table = strdup("nosuch");
   o.lake = "proj/lake";

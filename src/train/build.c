@@ -370,6 +370,9 @@ static tt_err event_times(builder *b, const char *table, const char *field, cons
     rc = q.oom ? nomem(b) : fetch_vt(b, q.p, out);
   }
   free(src.p), free(te.p), free(q.p);
+  /* A DuckDB error here is almost always a column the spec names that the
+   * table's files lack: point at the spec's key. */
+  if (rc == TT_DB) tt_error_at(b->err, b->spec->source, 0, field);
   if (rc == TT_OK) qsort(out->a, out->n, sizeof *out->a, vt_cmp);
   return rc;
 }
@@ -692,7 +695,28 @@ tt_err tt_trainset_build(const tt_model_spec *spec, const tt_build_opts *o, tt_t
     if (last.a[i].t > info.data_end) info.data_end = last.a[i].t;
 
   tt_debug("train", "spine: %zu buckets of %zu vehicles in %.2f s", spine.n, last.n, tt_monotonic() - t0);
-  /* 2. Failure and repair times. */
+  /* 2. Failure and repair times. The columns the spec names must be in the
+   * schema: say so in the spec's terms rather than in DuckDB's. */
+  if (labelled) {
+    const struct {
+      const char *table, *column, *field;
+    } cols[] = {{L->events_table, L->component_column, "label.component_column"},
+                {L->repair_table, L->repair_component_column, "label.repair.component_column"},
+                {L->repair_table, L->repair_action_column, "label.repair.action_column"}};
+    for (size_t i = 0; i < sizeof cols / sizeof *cols; i++) {
+      if (!cols[i].table || !cols[i].column) continue;
+      const tt_table_def *t = table_def(b, cols[i].table, cols[i].field);
+      if (!t) {
+        rc = TT_SCHEMA;
+        goto out;
+      }
+      if (tt_table_column_index(t, cols[i].column) < 0) {
+        rc = tt_error_set(err, TT_SCHEMA, "table '%s' has no column '%s'", cols[i].table, cols[i].column);
+        tt_error_at(err, spec->source, 0, cols[i].field);
+        goto out;
+      }
+    }
+  }
   if (labelled) {
     q.len = 0;
     if (L->component_column) {
