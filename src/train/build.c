@@ -380,11 +380,29 @@ static tt_err event_times(builder *b, const char *table, const char *field, cons
 /* ---- loading a table into a batch ------------------------------------- */
 
 /* Rows of table t, sorted by (entity, time), with times <= max_t, into a
- * new batch with the schema's columns for which need(name) is true (the
- * entity and time columns always): memory is what the features use. */
+ * new batch with the time column and the columns for which need(name) is
+ * true (memory is what the features use); the entity goes into *ranges,
+ * one [begin, end) per vehicle, sorted by id (the caller frees). */
 typedef int (*need_fn)(const tt_feature_set *fs, const char *table, const char *column);
+
+/* The rows [begin, end) of one vehicle in a loaded table. The entity is
+ * kept once per vehicle here rather than once per row in the batch. */
+typedef struct vrange {
+  char *v;
+  size_t begin, end;
+} vrange;
+
+static int vrange_cmp(const void *a, const void *b) {
+  return strcmp(((const vrange *)a)->v, ((const vrange *)b)->v);
+}
+
+static void vranges_free(vrange *r, size_t n) {
+  for (size_t i = 0; i < n; i++) free(r[i].v);
+  free(r);
+}
+
 static tt_err load_table(builder *b, const tt_table_def *t, int64_t max_t, const tt_feature_set *fs,
-                         need_fn need, tt_batch **out) {
+                         need_fn need, tt_batch **out, vrange **ranges, size_t *nranges) {
   sbuf src = {0}, te = {0}, q = {0};
   tt_batch *bt = NULL;
   duckdb_result res;
@@ -399,12 +417,14 @@ static tt_err load_table(builder *b, const tt_table_def *t, int64_t max_t, const
     goto out;
   }
   for (size_t c = 0; c < t->ncolumns; c++)
-    if (c == t->time_index || c == t->entity_index || need(fs, t->name, t->columns[c].name)) cols[ncols++] = c;
-  sb_printf(&q, "SELECT ");
+    if (c == t->time_index || (c != t->entity_index && need(fs, t->name, t->columns[c].name))) cols[ncols++] = c;
+  sb_printf(&q, "SELECT CAST(");
+  sb_ident(&q, t->entity_column);
+  sb_printf(&q, " AS VARCHAR)");
   for (size_t i = 0; i < ncols; i++) {
     size_t c = cols[i];
     const tt_column_def *cd = &t->columns[c];
-    if (i) sb_printf(&q, ", ");
+    sb_printf(&q, ", ");
     if (c == t->time_index) {
       sb_printf(&q, "%s", te.p);
       continue;
@@ -457,6 +477,7 @@ static tt_err load_table(builder *b, const tt_table_def *t, int64_t max_t, const
     goto out;
   }
   duckdb_data_chunk ch;
+  size_t rcap = 0;
   while (rc == TT_OK && (ch = duckdb_fetch_chunk(res)) != NULL) {
     idx_t n = duckdb_data_chunk_get_size(ch);
     size_t base = bt->nrows;
@@ -465,8 +486,34 @@ static tt_err load_table(builder *b, const tt_table_def *t, int64_t max_t, const
         rc = tt_error_set(b->err, TT_INTERNAL, "table '%s' grew while it was read", t->name);
         break;
       }
+    /* Rows arrive sorted by vehicle: a new id opens a new range. */
+    duckdb_string_t *ids = duckdb_vector_get_data(duckdb_data_chunk_get_vector(ch, 0));
+    for (idx_t i = 0; rc == TT_OK && i < n; i++) {
+      const char *id = duckdb_string_t_data(&ids[i]);
+      uint32_t len = duckdb_string_t_length(ids[i]);
+      vrange *last = *nranges ? &(*ranges)[*nranges - 1] : NULL;
+      if (last && strlen(last->v) == len && !memcmp(last->v, id, len)) {
+        last->end = base + (size_t)i + 1;
+        continue;
+      }
+      if (*nranges == rcap) {
+        rcap = rcap ? rcap * 2 : 256;
+        vrange *nr = realloc(*ranges, rcap * sizeof *nr);
+        if (!nr) {
+          rc = nomem(b);
+          break;
+        }
+        *ranges = nr;
+      }
+      char *v = strndup(id, len);
+      if (!v) {
+        rc = nomem(b);
+        break;
+      }
+      (*ranges)[(*nranges)++] = (vrange){v, base + (size_t)i, base + (size_t)i + 1};
+    }
     for (size_t c = 0; rc == TT_OK && c < ncols; c++) {
-      duckdb_vector v = duckdb_data_chunk_get_vector(ch, c);
+      duckdb_vector v = duckdb_data_chunk_get_vector(ch, c + 1);
       void *data = duckdb_vector_get_data(v);
       uint64_t *mask = duckdb_vector_get_validity(v);
       tt_type ty = bt->cols[c].type;
@@ -495,6 +542,8 @@ out:
   if (rc != TT_OK) {
     tt_batch_destroy(bt);
     bt = NULL;
+  } else {
+    qsort(*ranges, *nranges, sizeof **ranges, vrange_cmp);
   }
   *out = bt;
   return rc;
@@ -550,9 +599,11 @@ static tt_err compute_features(builder *b, const tt_feature_set *fs, char **veh,
   size_t ntab = tt_feature_set_table_count(fs);
   tt_batch **bt = calloc(ntab ? ntab : 1, sizeof *bt);
   size_t *cur = calloc(ntab ? ntab : 1, sizeof *cur), *end = calloc(ntab ? ntab : 1, sizeof *end);
-  int *tcol = calloc(ntab ? ntab : 1, sizeof *tcol), *ecol = calloc(ntab ? ntab : 1, sizeof *ecol);
+  int *tcol = calloc(ntab ? ntab : 1, sizeof *tcol);
+  vrange **rng = calloc(ntab ? ntab : 1, sizeof *rng);
+  size_t *nrng = calloc(ntab ? ntab : 1, sizeof *nrng);
   double *vals = NULL;
-  if (!bt || !cur || !end || !tcol || !ecol) {
+  if (!bt || !cur || !end || !tcol || !rng || !nrng) {
     rc = nomem(b);
     goto out;
   }
@@ -574,11 +625,10 @@ static tt_err compute_features(builder *b, const tt_feature_set *fs, char **veh,
       goto out;
     }
     double tl = tt_monotonic();
-    if ((rc = load_table(b, t, max_t, fs, set_needs, &bt[k])) != TT_OK) goto out;
+    if ((rc = load_table(b, t, max_t, fs, set_needs, &bt[k], &rng[k], &nrng[k])) != TT_OK) goto out;
     tt_debug("train", "read %zu rows of %s for feature set %s in %.2f s", bt[k]->nrows, t->name,
              tt_feature_set_name(fs), tt_monotonic() - tl);
     tcol[k] = tt_batch_column(bt[k], t->time_column);
-    ecol[k] = tt_batch_column(bt[k], t->entity_column);
   }
   double tf = tt_monotonic();
   /* Rows come grouped by vehicle and ascending in time (see build). */
@@ -587,18 +637,12 @@ static tt_err compute_features(builder *b, const tt_feature_set *fs, char **veh,
     while (j < nrows && rows[j].veh == rows[i].veh) j++;
     const char *v = veh[rows[i].veh];
     tt_fstate_reset(st);
-    /* Each table's rows of this vehicle: binary search on the sorted entity. */
+    /* Each table's rows of this vehicle. */
     for (size_t k = 0; k < ntab; k++) {
-      const tt_vector *ev = &bt[k]->cols[ecol[k]];
-      size_t lo = 0, hi = bt[k]->nrows;
-      while (lo < hi) {
-        size_t m = (lo + hi) / 2;
-        if (strcmp(ev->v.str[m], v) < 0) lo = m + 1;
-        else hi = m;
-      }
-      cur[k] = lo;
-      end[k] = lo;
-      while (end[k] < bt[k]->nrows && !strcmp(ev->v.str[end[k]], v)) end[k]++;
+      vrange key = {(char *)v, 0, 0};
+      const vrange *r = bsearch(&key, rng[k], nrng[k], sizeof *rng[k], vrange_cmp);
+      cur[k] = r ? r->begin : 0;
+      end[k] = r ? r->end : 0;
     }
     for (size_t r = i; r < j; r++) {
       for (size_t k = 0; k < ntab; k++) {
@@ -619,7 +663,8 @@ static tt_err compute_features(builder *b, const tt_feature_set *fs, char **veh,
            tt_monotonic() - tf);
 out:
   for (size_t k = 0; bt && k < ntab; k++) tt_batch_destroy(bt[k]);
-  free(bt), free(cur), free(end), free(tcol), free(ecol), free(vals);
+  for (size_t k = 0; rng && nrng && k < ntab; k++) vranges_free(rng[k], nrng[k]);
+  free(bt), free(cur), free(end), free(tcol), free(rng), free(nrng), free(vals);
   tt_fstate_destroy(st);
   tt_fengine_destroy(eng);
   return rc;
