@@ -144,10 +144,14 @@ typedef struct tt_ingest_stats {
   uint64_t skipped;          /* of read: records of skipped chunks */
   uint64_t by_reason[TT_REJECT_COUNT];
   uint64_t files_failed;     /* inputs that could not be read */
+  uint64_t files_skipped;    /* files found in a directory whose name names no
+                                table of the schema (logged, not read) */
 } tt_ingest_stats;
 
 /* Ingest every path ("-" = stdin, directories recursively, hidden files and
- * directories skipped) into the lake. Stats are filled even on failure. An
+ * directories skipped; inside a directory, files whose name names no table
+ * of the schema are skipped with a warning, unless opt->table is set) into
+ * the lake. Stats are filled even on failure. An
  * input that cannot be read is reported in err (TT_IO/TT_NOTFOUND naming the
  * file) after the others were ingested. */
 tt_err tt_ingest_paths(tt_lake *lake, const char *const *paths, size_t npaths,

@@ -23,6 +23,9 @@ tt_err tt_project_init(const char *dir, tt_error *err) TT_WARN_UNUSED;
  * `telltale simulate` produces data for. */
 const char *tt_project_example_schema(void);
 
+/* The example feature set (features/vehicle_health.yaml, YAML text). */
+const char *tt_project_example_features(void);
+
 #ifdef __cplusplus
 }
 #endif

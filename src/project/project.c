@@ -12,8 +12,13 @@
 
 extern const char tt_example_schema_yaml[];
 extern const char tt_example_telltale_yaml[];
+extern const char tt_example_model_battery_yaml[];
+extern const char tt_example_model_cooling_yaml[];
+extern const char tt_example_model_brakes_yaml[];
+extern const char tt_example_features_yaml[];
 
 const char *tt_project_example_schema(void) { return tt_example_schema_yaml; }
+const char *tt_project_example_features(void) { return tt_example_features_yaml; }
 
 /* Write a file unless it exists already. */
 static tt_err write_new(const char *dir, const char *name, const char *text, tt_error *err) {
@@ -45,6 +50,10 @@ tt_err tt_project_init(const char *dir, tt_error *err) {
   } files[] = {
       {"telltale.yaml", tt_example_telltale_yaml},
       {"schemas/fleet.yaml", tt_example_schema_yaml},
+      {"models/battery_7d.yaml", tt_example_model_battery_yaml},
+      {"models/cooling_7d.yaml", tt_example_model_cooling_yaml},
+      {"models/brakes_14d.yaml", tt_example_model_brakes_yaml},
+      {"features/vehicle_health.yaml", tt_example_features_yaml},
   };
   if (tt_mkdirs(dir, err) != TT_OK) return err ? err->code : TT_IO;
   for (size_t i = 0; i < sizeof files / sizeof *files; i++)
