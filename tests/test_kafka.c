@@ -632,6 +632,9 @@ TT_TEST_TIMEOUT(kill9_restart_exactly_once, 600) {
     CHECK_MSG(rc == 0, "member %d exited %d after SIGTERM", i, rc);
   }
   rd_kafka_destroy(rk);
+  /* both members really shared the partitions at some point */
+  CHECK(file_has("c0.log", "assigned"));
+  CHECK(file_has("c1.log", "assigned"));
   drain_and_check(bs, "kt", "kg", N);
   tt_kafka_dev_destroy(dev);
   private_dir_done();
