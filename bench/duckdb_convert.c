@@ -5,6 +5,7 @@
 #include <duckdb.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 int main(int argc, char **argv) {
@@ -25,10 +26,12 @@ int main(int argc, char **argv) {
   duckdb_destroy_config(&cfg);
   char sql[8192];
   /* The same conversion telltale does: typed columns, a date partition
-   * derived from the timestamp, zstd. (Paths are trusted bench inputs.) */
+   * derived from the timestamp, zstd. (Paths are trusted bench inputs.)
+   * A .jsonl input is read with read_json, the same columns. */
+  size_t inlen = strlen(argv[1]);
+  int json = inlen > 6 && !strcmp(argv[1] + inlen - 6, ".jsonl");
   snprintf(sql, sizeof sql,
-           "COPY (SELECT *, CAST(ts AS DATE) AS date FROM read_csv('%s', header = true, "
-           "timestampformat = '%%Y-%%m-%%dT%%H:%%M:%%SZ', columns = {"
+           "COPY (SELECT *, CAST(ts AS DATE) AS date FROM %s('%s', %s columns = {"
            "'vehicle_id': 'VARCHAR', 'ts': 'TIMESTAMP', 'odometer_km': 'DOUBLE', "
            "'engine_running': 'BOOLEAN', 'engine_rpm': 'DOUBLE', 'speed_kmh': 'DOUBLE', "
            "'coolant_temp_c': 'DOUBLE', 'oil_pressure_kpa': 'DOUBLE', "
@@ -38,7 +41,10 @@ int main(int argc, char **argv) {
            "'tyre_pressure_rr_kpa': 'DOUBLE', 'ambient_temp_c': 'DOUBLE', "
            "'fuel_level_pct': 'DOUBLE'})) TO '%s' "
            "(FORMAT parquet, COMPRESSION zstd, PARTITION_BY (date), OVERWRITE_OR_IGNORE)",
-           argv[1], argv[2]);
+           json ? "read_json" : "read_csv", argv[1],
+           json ? "format = 'newline_delimited'," :
+                  "header = true, timestampformat = '%Y-%m-%dT%H:%M:%SZ',",
+           argv[2]);
   struct timespec a, b;
   clock_gettime(CLOCK_MONOTONIC, &a);
   duckdb_result r;

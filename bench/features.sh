@@ -42,10 +42,10 @@ echo "spine: every vehicle, daily from day 31 to day 60; load average $(cut -d' 
 TIMEFORMAT='%R %U %S'
 # telltale
 { time "$tt" -C "$proj" --log-level warn features build --set bench_health --every 1d \
-    --from "$from" --to "$to" --out "$dir/tt.parquet" --output json > "$dir/tt.json"; } 2> "$dir/tt.time"
+    --from "$from" --to "$to" --out "$dir/tt.parquet" --output json > "$dir/tt.out"; } 2> "$dir/tt.time"
 read -r t_wall t_user t_sys < "$dir/tt.time"
-t_rows=$(sed -n 's/.*"rows_read":\([0-9]*\).*/\1/p' "$dir/tt.json")
-t_spine=$(sed -n 's/.*"spine_rows":\([0-9]*\).*/\1/p' "$dir/tt.json")
+t_rows=$(sed -n 's/.*"rows_read":\([0-9]*\).*/\1/p' "$dir/tt.out")
+t_spine=$(sed -n 's/.*"spine_rows":\([0-9]*\).*/\1/p' "$dir/tt.out")
 
 # DuckDB SQL
 { time "$helper" sql "$dir/set.json" "$proj/lake" "$from" "$to" "$day" "$dir/duck.parquet" > /dev/null; } 2> "$dir/duck.time"

@@ -60,7 +60,8 @@ static int gen(const char *lake, long long rows, long long vehicles) {
            "(hash(i * 5 + v) %% 12000) / 100.0 AS speed_kmh, "
            "70 + (hash(i * 11 + v) %% 3000) / 100.0 AS coolant_temp_c, "
            "250 + (hash(i * 13 + v) %% 1000) / 10.0 AS oil_pressure_kpa, "
-           "CASE WHEN hash(i * 17 + v) %% 50 = 0 THEN NULL ELSE 12.0 + (hash(i * 19 + v) %% 2000) / 1000.0 - i * 0.00001 END AS battery_voltage_v, "
+           "CASE WHEN hash(i * 17 + v) %% 50 = 0 THEN NULL ELSE 12.0 + (hash(i * 19 + v) %% 2000) "
+           "/ 1000.0 - i * 0.00001 END AS battery_voltage_v, "
            "9.5 + (hash(i * 23 + v) %% 1500) / 1000.0 AS cranking_voltage_v, "
            "12.0 - i * 0.0005 + (hash(i * 29 + v) %% 100) / 1000.0 AS brake_pad_mm, "
            "230 + (hash(i * 31 + v) %% 400) / 10.0 AS tyre_pressure_fl_kpa, "
@@ -69,30 +70,41 @@ static int gen(const char *lake, long long rows, long long vehicles) {
            "230 + (hash(i * 43 + v) %% 400) / 10.0 AS tyre_pressure_rr_kpa, "
            "(hash(i * 47 + v) %% 400) / 10.0 - 10 AS ambient_temp_c, "
            "(hash(i * 53 + v) %% 1000) / 10.0 AS fuel_level_pct, "
-           "strftime(make_timestamp(1767225600000000 + i * %lld + (hash(v) %% 1000000)::BIGINT), '%%Y-%%m-%%d') AS date "
+           "strftime(make_timestamp(1767225600000000 + i * %lld + (hash(v) %% 1000000)::BIGINT), "
+           "'%%Y-%%m-%%d') AS date "
            "FROM range(%lld) t(v), range(%lld) s(i)) "
-           "TO '%s/telemetry' (FORMAT parquet, PARTITION_BY (date), COMPRESSION zstd, OVERWRITE_OR_IGNORE)",
+           "TO '%s/telemetry' (FORMAT parquet, PARTITION_BY (date), COMPRESSION zstd, "
+           "OVERWRITE_OR_IGNORE)",
            step_us, step_us, vehicles, per, lake);
   run(q);
   return 0;
 }
 
-static const char *agg_sql(const char *agg, const char *x, const char *run_col, char *buf, size_t size) {
+static const char *agg_sql(const char *agg, const char *x, const char *run_col, char *buf,
+                           size_t size) {
   /* Filtered value: NULL where the row does not pass or x is missing. */
   char v[512];
   snprintf(v, sizeof v, "CASE WHEN %s THEN %s END", run_col, *x ? x : "1");
-  if (!strcmp(agg, "count")) snprintf(buf, size, "count(%s)", v);
-  else if (!strcmp(agg, "sum")) snprintf(buf, size, "sum(%s)", v);
-  else if (!strcmp(agg, "mean")) snprintf(buf, size, "avg(%s)", v);
-  else if (!strcmp(agg, "min")) snprintf(buf, size, "min(%s)", v);
-  else if (!strcmp(agg, "max")) snprintf(buf, size, "max(%s)", v);
-  else if (!strcmp(agg, "std")) snprintf(buf, size, "stddev_pop(%s)", v);
+  if (!strcmp(agg, "count"))
+    snprintf(buf, size, "count(%s)", v);
+  else if (!strcmp(agg, "sum"))
+    snprintf(buf, size, "sum(%s)", v);
+  else if (!strcmp(agg, "mean"))
+    snprintf(buf, size, "avg(%s)", v);
+  else if (!strcmp(agg, "min"))
+    snprintf(buf, size, "min(%s)", v);
+  else if (!strcmp(agg, "max"))
+    snprintf(buf, size, "max(%s)", v);
+  else if (!strcmp(agg, "std"))
+    snprintf(buf, size, "stddev_pop(%s)", v);
   else if (!strcmp(agg, "first"))
     snprintf(buf, size, "arg_min(%s, CASE WHEN %s AND %s IS NOT NULL THEN ts END)", x, run_col, x);
   else if (!strcmp(agg, "last"))
     snprintf(buf, size, "arg_max(%s, CASE WHEN %s AND %s IS NOT NULL THEN ts END)", x, run_col, x);
-  else if (!strcmp(agg, "slope")) snprintf(buf, size, "regr_slope(%s, (epoch_us(ts) - 1767225600000000)::DOUBLE)", v);
-  else return NULL;
+  else if (!strcmp(agg, "slope"))
+    snprintf(buf, size, "regr_slope(%s, (epoch_us(ts) - 1767225600000000)::DOUBLE)", v);
+  else
+    return NULL;
   return buf;
 }
 
@@ -134,14 +146,16 @@ static int sql(const char *setpath, const char *lake, long long from, long long 
   char *q = malloc(qcap);
   size_t p = 0;
   p += snprintf(q + p, qcap - p,
-                "COPY (WITH spine AS (SELECT DISTINCT vehicle_id FROM read_parquet('%s/telemetry/*/*.parquet')), "
-                "ev AS (SELECT vehicle_id, ts%s, %s AS run_, 0 AS is_spine FROM read_parquet('%s/telemetry/*/*.parquet') "
+                "COPY (WITH spine AS (SELECT DISTINCT vehicle_id FROM "
+                "read_parquet('%s/telemetry/*/*.parquet')), "
+                "ev AS (SELECT vehicle_id, ts%s, %s AS run_, 0 AS is_spine FROM "
+                "read_parquet('%s/telemetry/*/*.parquet') "
                 "WHERE ts > make_timestamp(%lld) AND ts <= make_timestamp(%lld) "
                 "UNION ALL SELECT vehicle_id, make_timestamp(t)%s, NULL AS run_, 1 AS is_spine "
                 "FROM spine, range(%lld, %lld, %lld) r(t)) "
                 "SELECT vehicle_id, ts",
-                lake, cols, filter ? run_col : "TRUE", lake, from - 31LL * 86400 * 1000000, to, nulls, from,
-                to + 1, every);
+                lake, cols, filter ? run_col : "TRUE", lake, from - 31LL * 86400 * 1000000, to,
+                nulls, from, to + 1, every);
   json_array_foreach(feats, i, f) {
     char e[2048];
     const char *agg = json_string_value(json_object_get(f, "agg"));
@@ -150,7 +164,10 @@ static int sql(const char *setpath, const char *lake, long long from, long long 
     long long per = json_integer_value(json_object_get(f, "per"));
     if (!strcmp(agg, "delta")) {
       char frame[256];
-      snprintf(frame, sizeof frame, "OVER (PARTITION BY vehicle_id ORDER BY ts RANGE BETWEEN INTERVAL '%lld microseconds' PRECEDING AND CURRENT ROW)", w - 1);
+      snprintf(frame, sizeof frame,
+               "OVER (PARTITION BY vehicle_id ORDER BY ts RANGE BETWEEN INTERVAL '%lld "
+               "microseconds' PRECEDING AND CURRENT ROW)",
+               w - 1);
       p += snprintf(q + p, qcap - p,
                     ", (arg_max(%s, CASE WHEN run_ AND %s IS NOT NULL THEN ts END) %s) - "
                     "(arg_min(%s, CASE WHEN run_ AND %s IS NOT NULL THEN ts END) %s) AS \"%s\"",
@@ -164,11 +181,14 @@ static int sql(const char *setpath, const char *lake, long long from, long long 
     /* The set's window as of a tile-aligned spine point is (t - W, t];
      * RANGE … PRECEDING is inclusive, hence W - 1 µs. */
     p += snprintf(q + p, qcap - p,
-                  ", coalesce((%s OVER (PARTITION BY vehicle_id ORDER BY ts RANGE BETWEEN INTERVAL '%lld microseconds' "
+                  ", coalesce((%s OVER (PARTITION BY vehicle_id ORDER BY ts RANGE BETWEEN INTERVAL "
+                  "'%lld microseconds' "
                   "PRECEDING AND CURRENT ROW)), %s) * %lld AS \"%s\"",
-                  e, w - 1, !strcmp(agg, "sum") ? "0" : "NULL", !strcmp(agg, "slope") ? per : 1LL, json_string_value(json_object_get(f, "name")));
+                  e, w - 1, !strcmp(agg, "sum") ? "0" : "NULL", !strcmp(agg, "slope") ? per : 1LL,
+                  json_string_value(json_object_get(f, "name")));
   }
-  p += snprintf(q + p, qcap - p, " FROM ev QUALIFY is_spine = 1 ORDER BY 1, 2) TO '%s' (FORMAT parquet)", out);
+  p += snprintf(q + p, qcap - p,
+                " FROM ev QUALIFY is_spine = 1 ORDER BY 1, 2) TO '%s' (FORMAT parquet)", out);
   double t0 = now();
   run(q);
   printf("%.3f\n", now() - t0);
@@ -188,7 +208,10 @@ static int compare(const char *setpath, const char *a, const char *b) {
     if (n > 4 && !strcmp(files[k] + n - 4, ".csv")) /* pandas: ts already in µs */
       snprintf(sides[k], 1024, "SELECT * FROM read_csv_auto('%s')", files[k]);
     else
-      snprintf(sides[k], 1024, "SELECT * REPLACE (epoch_us(ts) AS ts) FROM read_parquet('%s', hive_partitioning=false)", files[k]);
+      snprintf(
+          sides[k], 1024,
+          "SELECT * REPLACE (epoch_us(ts) AS ts) FROM read_parquet('%s', hive_partitioning=false)",
+          files[k]);
   }
   snprintf(q, sizeof q, "SELECT * FROM (%s) a JOIN (%s) b USING (vehicle_id, ts)", sa, sb);
   duckdb_result r;
@@ -206,9 +229,10 @@ static int compare(const char *setpath, const char *a, const char *b) {
       if (na || nb) {
         /* count/sum of an empty window: 0 on one side, 0 or NULL on the other */
         if ((na && nb) || (na && y == 0) || (nb && x == 0)) continue;
-        if (bad < 5) fprintf(stderr, "row %llu %s: %g vs %s\n", (unsigned long long)i,
-                             json_string_value(json_object_get(json_array_get(feats, k), "name")),
-                             na ? y : x, "NULL");
+        if (bad < 5)
+          fprintf(stderr, "row %llu %s: %g vs %s\n", (unsigned long long)i,
+                  json_string_value(json_object_get(json_array_get(feats, k), "name")), na ? y : x,
+                  "NULL");
         bad++;
         continue;
       }
@@ -230,7 +254,10 @@ int main(int argc, char **argv) {
   open_db();
   if (argc == 4 && !strcmp(argv[1], "csv")) { /* the events as CSV for pandas (not timed) */
     char q[2048];
-    snprintf(q, sizeof q, "COPY (SELECT * EXCLUDE (date) FROM read_parquet('%s/telemetry/*/*.parquet', hive_partitioning=true)) TO '%s' (HEADER)", argv[2], argv[3]);
+    snprintf(q, sizeof q,
+             "COPY (SELECT * EXCLUDE (date) FROM read_parquet('%s/telemetry/*/*.parquet', "
+             "hive_partitioning=true)) TO '%s' (HEADER)",
+             argv[2], argv[3]);
     run(q);
     return 0;
   }
@@ -238,6 +265,7 @@ int main(int argc, char **argv) {
   if (argc == 8 && !strcmp(argv[1], "sql"))
     return sql(argv[2], argv[3], atoll(argv[4]), atoll(argv[5]), atoll(argv[6]), argv[7]);
   if (argc == 5 && !strcmp(argv[1], "compare")) return compare(argv[2], argv[3], argv[4]);
-  fprintf(stderr, "usage: features_duckdb gen LAKE ROWS VEHICLES | sql SET.json LAKE FROM TO EVERY OUT | compare SET.json A B\n");
+  fprintf(stderr, "usage: features_duckdb gen LAKE ROWS VEHICLES | sql SET.json LAKE FROM TO EVERY "
+                  "OUT | compare SET.json A B\n");
   return 64;
 }

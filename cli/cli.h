@@ -50,6 +50,11 @@ int cli_wants_help(int argc, char **argv);
 /* Commands, one file each (cli/cmd_<name>.c). */
 int cmd_config(cli *ctx, int argc, char **argv);
 int cmd_init(cli *ctx, int argc, char **argv);
+int cmd_dev(cli *ctx, int argc, char **argv);
+int cmd_replay(cli *ctx, int argc, char **argv);
+/* `ingest kafka://…` (cli/cmd_ingest_kafka.c); `ingest` dispatches to it. */
+int cmd_ingest_kafka(cli *ctx, int argc, char **argv);
+void cmd_ingest_kafka_help(FILE *f);
 int cmd_train(cli *ctx, int argc, char **argv);
 int cmd_models(cli *ctx, int argc, char **argv);
 int cmd_predict(cli *ctx, int argc, char **argv);

@@ -9,10 +9,10 @@
 #include <string.h>
 
 #include "cli.h"
+#include "core/json_escape.h"
 #include "telltale/features.h"
 #include "telltale/log.h"
 #include "telltale/registry.h"
-#include "core/json_escape.h"
 
 static const char *USAGE =
     "usage: telltale features VERB [options]\n"
@@ -63,7 +63,8 @@ static const char *BUILD_HELP =
 static int open_registry(cli *ctx, tt_registry **reg) {
   tt_error err;
   tt_error_clear(&err);
-  if (tt_registry_open(tt_config_get(ctx->cfg, "registry"), tt_config_project_dir(ctx->cfg), reg, &err) != TT_OK)
+  if (tt_registry_open(tt_config_get(ctx->cfg, "registry"), tt_config_project_dir(ctx->cfg), reg,
+                       &err) != TT_OK)
     return cli_fail(&err);
   return CLI_EXIT_OK;
 }
@@ -86,45 +87,84 @@ static int parse_time_arg(const tt_feature_set *fs, const char *opt, const char 
     *out = v;
     return 0;
   }
-  if (tt_time_parse(s, strlen(s), out) != 0) return cli_usage_error("%s: '%s' is not a time", opt, s);
+  if (tt_time_parse(s, strlen(s), out) != 0)
+    return cli_usage_error("%s: '%s' is not a time", opt, s);
   return 0;
 }
 
 enum {
-  O_SET = 256, O_SPINE, O_EVERY, O_FROM, O_TO, O_SHARD, O_THREADS, O_OUT, O_OUTPUT, O_SOURCE,
-  O_TABLE, O_TTL, O_VEHICLE, O_FILE
+  O_SET = 256,
+  O_SPINE,
+  O_EVERY,
+  O_FROM,
+  O_TO,
+  O_SHARD,
+  O_THREADS,
+  O_OUT,
+  O_OUTPUT,
+  O_SOURCE,
+  O_TABLE,
+  O_TTL,
+  O_VEHICLE,
+  O_FILE
 };
 
 static int cmd_build(cli *ctx, int argc, char **argv) {
-  static const struct option opts[] = {
-      {"set", required_argument, 0, O_SET},       {"spine", required_argument, 0, O_SPINE},
-      {"every", required_argument, 0, O_EVERY},   {"from", required_argument, 0, O_FROM},
-      {"to", required_argument, 0, O_TO},         {"shard", required_argument, 0, O_SHARD},
-      {"threads", required_argument, 0, O_THREADS}, {"out", required_argument, 0, O_OUT},
-      {"output", required_argument, 0, O_OUTPUT}, {"help", no_argument, 0, 'h'},
-      {0, 0, 0, 0}};
+  static const struct option opts[] = {{"set", required_argument, 0, O_SET},
+                                       {"spine", required_argument, 0, O_SPINE},
+                                       {"every", required_argument, 0, O_EVERY},
+                                       {"from", required_argument, 0, O_FROM},
+                                       {"to", required_argument, 0, O_TO},
+                                       {"shard", required_argument, 0, O_SHARD},
+                                       {"threads", required_argument, 0, O_THREADS},
+                                       {"out", required_argument, 0, O_OUT},
+                                       {"output", required_argument, 0, O_OUTPUT},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
   const char *set = NULL, *every = NULL, *from = NULL, *to = NULL, *shard = NULL;
   tt_features_build_opts o = {.from = INT64_MIN, .to = INT64_MAX};
   int output = CLI_OUT_TABLE, c;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     switch (c) {
-    case O_SET: set = optarg; break;
-    case O_SPINE: o.spine_file = optarg; break;
-    case O_EVERY: every = optarg; break;
-    case O_FROM: from = optarg; break;
-    case O_TO: to = optarg; break;
-    case O_SHARD: shard = optarg; break;
-    case O_THREADS: o.threads = atoi(optarg); break;
-    case O_OUT: o.out_path = optarg; break;
-    case O_OUTPUT:
-      if ((output = cli_output_parse(optarg)) < 0) return cli_usage_error("unknown --output '%s'", optarg);
+    case O_SET:
+      set = optarg;
       break;
-    case 'h': fputs(BUILD_HELP, stdout); return CLI_EXIT_OK;
-    default: fputs(BUILD_HELP, stderr); return CLI_EXIT_USAGE;
+    case O_SPINE:
+      o.spine_file = optarg;
+      break;
+    case O_EVERY:
+      every = optarg;
+      break;
+    case O_FROM:
+      from = optarg;
+      break;
+    case O_TO:
+      to = optarg;
+      break;
+    case O_SHARD:
+      shard = optarg;
+      break;
+    case O_THREADS:
+      o.threads = atoi(optarg);
+      break;
+    case O_OUT:
+      o.out_path = optarg;
+      break;
+    case O_OUTPUT:
+      if ((output = cli_output_parse(optarg)) < 0)
+        return cli_usage_error("unknown --output '%s'", optarg);
+      break;
+    case 'h':
+      fputs(BUILD_HELP, stdout);
+      return CLI_EXIT_OK;
+    default:
+      fputs(BUILD_HELP, stderr);
+      return CLI_EXIT_USAGE;
     }
   }
   if (optind < argc) return cli_usage_error("unexpected argument '%s'", argv[optind]);
-  if (!!o.spine_file == !!every) return cli_usage_error("give exactly one of --spine FILE and --every SPAN");
+  if (!!o.spine_file == !!every)
+    return cli_usage_error("give exactly one of --spine FILE and --every SPAN");
   if (shard) {
     unsigned i, n;
     char extra;
@@ -156,16 +196,18 @@ static int cmd_build(cli *ctx, int argc, char **argv) {
   if (tt_features_build(fs, &o, &st, &err) != TT_OK) {
     rc = cli_fail(&err);
   } else if (output == CLI_OUT_JSON) {
-    printf("{\"set\":\"%s\",\"version\":\"%s\",\"vehicles\":%llu,\"rows_read\":%llu,\"files_read\":%llu,"
+    printf("{\"set\":\"%s\",\"version\":\"%s\",\"vehicles\":%llu,\"rows_read\":%llu,\"files_read\":"
+           "%llu,"
            "\"spine_rows\":%llu,\"seconds\":%.3f,\"output\":\"%s\",\"manifest\":\"%s\"}\n",
            tt_feature_set_name(fs), tt_feature_set_version(fs), (unsigned long long)st.vehicles,
            (unsigned long long)st.rows_read, (unsigned long long)st.files_read,
            (unsigned long long)st.spine_rows, tt_monotonic() - t0, st.out_path, st.manifest_path);
   } else {
     printf("%s@%s: %llu vehicles, %llu spine rows, %llu lake rows from %llu files in %.2fs\n%s\n",
-           tt_feature_set_name(fs), tt_feature_set_short_version(fs), (unsigned long long)st.vehicles,
-           (unsigned long long)st.spine_rows, (unsigned long long)st.rows_read,
-           (unsigned long long)st.files_read, tt_monotonic() - t0, st.out_path);
+           tt_feature_set_name(fs), tt_feature_set_short_version(fs),
+           (unsigned long long)st.vehicles, (unsigned long long)st.spine_rows,
+           (unsigned long long)st.rows_read, (unsigned long long)st.files_read, tt_monotonic() - t0,
+           st.out_path);
   }
   free(lake);
 out:
@@ -182,9 +224,12 @@ static int cmd_show(cli *ctx, int argc, char **argv) {
   int output = CLI_OUT_TABLE, c;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     switch (c) {
-    case O_SET: set = optarg; break;
+    case O_SET:
+      set = optarg;
+      break;
     case O_OUTPUT:
-      if ((output = cli_output_parse(optarg)) < 0) return cli_usage_error("unknown --output '%s'", optarg);
+      if ((output = cli_output_parse(optarg)) < 0)
+        return cli_usage_error("unknown --output '%s'", optarg);
       break;
     case 'h':
       puts("usage: telltale features show (NAME[:VERSION|@ALIAS] | --set S) [--output json]\n\n"
@@ -192,7 +237,8 @@ static int cmd_show(cli *ctx, int argc, char **argv) {
            "its version id (sha256 of the canonical JSON) and features; with --output json\n"
            "the canonical JSON itself.");
       return CLI_EXIT_OK;
-    default: return CLI_EXIT_USAGE;
+    default:
+      return CLI_EXIT_USAGE;
     }
   }
   tt_feature_set *fs = NULL;
@@ -207,12 +253,13 @@ static int cmd_show(cli *ctx, int argc, char **argv) {
     if (tt_registry_get(reg, TT_KIND_FEATURE_SET, argv[optind], &o, &err) != TT_OK) {
       rc = cli_fail(&err);
     } else if (output == CLI_OUT_JSON) {
-      printf("{\"name\":\"%s\",\"version\":%d,\"sha256\":\"%s\",\"definition\":%s}\n", o->name, o->version,
-             o->sha256, o->content);
+      printf("{\"name\":\"%s\",\"version\":%d,\"sha256\":\"%s\",\"definition\":%s}\n", o->name,
+             o->version, o->sha256, o->content);
     } else {
       char *report = NULL;
       printf("%s version %d  sha256 %s\n%s\n", o->name, o->version, o->sha256, o->description);
-      if (tt_feature_set_diff("{\"features\":[]}", o->content, &report, &err) == TT_OK) fputs(report, stdout);
+      if (tt_feature_set_diff("{\"features\":[]}", o->content, &report, &err) == TT_OK)
+        fputs(report, stdout);
       free(report);
     }
     tt_object_free(o);
@@ -222,7 +269,8 @@ static int cmd_show(cli *ctx, int argc, char **argv) {
   rc = load_set(ctx, set, &fs);
   if (rc) return rc;
   if (output == CLI_OUT_JSON) {
-    printf("{\"version\":\"%s\",\"definition\":%s}\n", tt_feature_set_version(fs), tt_feature_set_json(fs));
+    printf("{\"version\":\"%s\",\"definition\":%s}\n", tt_feature_set_version(fs),
+           tt_feature_set_json(fs));
   } else {
     printf("%s  version %s\n%s\nsource %s  tile %lld  filter %s\n\n", tt_feature_set_name(fs),
            tt_feature_set_version(fs), tt_feature_set_description(fs), tt_feature_set_source(fs),
@@ -233,8 +281,8 @@ static int cmd_show(cli *ctx, int argc, char **argv) {
       const tt_feature_def *f = tt_feature_set_at(fs, i);
       char tc[256];
       snprintf(tc, sizeof tc, "%s.%s", f->table, *f->column ? f->column : "*");
-      printf("%-28s %-10s %-24s %-8s %lld\n", f->name, tt_agg_name(f->agg), tc, *f->code ? f->code : "-",
-             (long long)f->window);
+      printf("%-28s %-10s %-24s %-8s %lld\n", f->name, tt_agg_name(f->agg), tc,
+             *f->code ? f->code : "-", (long long)f->window);
     }
   }
   tt_feature_set_destroy(fs);
@@ -242,11 +290,13 @@ static int cmd_show(cli *ctx, int argc, char **argv) {
 }
 
 /* Parse "[--output json]" and at most `npos` positionals. */
-static int simple_args(int argc, char **argv, const char *help, int *output, const char **pos, int npos) {
+static int simple_args(int argc, char **argv, const char *help, int *output, const char **pos,
+                       int npos) {
   int n = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--output") && i + 1 < argc) {
-      if ((*output = cli_output_parse(argv[++i])) < 0) return cli_usage_error("unknown --output '%s'", argv[i]);
+      if ((*output = cli_output_parse(argv[++i])) < 0)
+        return cli_usage_error("unknown --output '%s'", argv[i]);
     } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
       fputs(help, stdout);
       return -1;
@@ -263,8 +313,8 @@ static void print_objects(const tt_object *o, size_t n, int output) {
   if (output == CLI_OUT_JSON) putchar('[');
   for (size_t i = 0; i < n; i++) {
     if (output == CLI_OUT_JSON) {
-      printf("%s{\"name\":\"%s\",\"version\":%d,\"sha256\":\"%s\",\"description\":", i ? "," : "", o[i].name,
-             o[i].version, o[i].sha256);
+      printf("%s{\"name\":\"%s\",\"version\":%d,\"sha256\":\"%s\",\"description\":", i ? "," : "",
+             o[i].name, o[i].version, o[i].sha256);
       tt_json_write_string(stdout, o[i].description);
       putchar('}');
     } else {
@@ -276,12 +326,13 @@ static void print_objects(const tt_object *o, size_t n, int output) {
 
 static int cmd_apply(cli *ctx, int argc, char **argv) {
   int output = CLI_OUT_TABLE;
-  int rc = simple_args(argc, argv,
-                       "usage: telltale features apply [--output json]\n\n"
-                       "Register every feature set of the project (PROJECT/features/NAME.yaml), checked\n"
-                       "against the project's schema, in the registry (config registry). Each distinct\n"
-                       "definition becomes a new immutable version; an unchanged one is left as it is.\n",
-                       &output, NULL, 0);
+  int rc = simple_args(
+      argc, argv,
+      "usage: telltale features apply [--output json]\n\n"
+      "Register every feature set of the project (PROJECT/features/NAME.yaml), checked\n"
+      "against the project's schema, in the registry (config registry). Each distinct\n"
+      "definition becomes a new immutable version; an unchanged one is left as it is.\n",
+      &output, NULL, 0);
   if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
   char dir[4096];
   snprintf(dir, sizeof dir, "%s/features", tt_config_project_dir(ctx->cfg));
@@ -314,11 +365,12 @@ static int cmd_apply(cli *ctx, int argc, char **argv) {
       continue;
     }
     if (output == CLI_OUT_JSON)
-      printf("%s{\"name\":\"%s\",\"version\":%d,\"sha256\":\"%s\",\"created\":%s}", first ? "" : ",",
-             tt_feature_set_name(fs), version, tt_feature_set_version(fs), created ? "true" : "false");
+      printf("%s{\"name\":\"%s\",\"version\":%d,\"sha256\":\"%s\",\"created\":%s}",
+             first ? "" : ",", tt_feature_set_name(fs), version, tt_feature_set_version(fs),
+             created ? "true" : "false");
     else
-      printf("%-24s version %d  %s  %s\n", tt_feature_set_name(fs), version, tt_feature_set_short_version(fs),
-             created ? "registered" : "unchanged");
+      printf("%-24s version %d  %s  %s\n", tt_feature_set_name(fs), version,
+             tt_feature_set_short_version(fs), created ? "registered" : "unchanged");
     first = 0;
     tt_feature_set_destroy(fs);
   }
@@ -342,8 +394,10 @@ static int cmd_list(cli *ctx, int argc, char **argv) {
   size_t n = 0;
   tt_error err;
   tt_error_clear(&err);
-  if (tt_registry_list(reg, TT_KIND_FEATURE_SET, NULL, &o, &n, &err) != TT_OK) rc = cli_fail(&err);
-  else print_objects(o, n, output);
+  if (tt_registry_list(reg, TT_KIND_FEATURE_SET, NULL, &o, &n, &err) != TT_OK)
+    rc = cli_fail(&err);
+  else
+    print_objects(o, n, output);
   tt_objects_free(o, n);
   tt_registry_close(reg);
   return rc;
@@ -352,12 +406,13 @@ static int cmd_list(cli *ctx, int argc, char **argv) {
 static int cmd_search(cli *ctx, int argc, char **argv) {
   int output = CLI_OUT_TABLE;
   const char *text = NULL;
-  int rc = simple_args(argc, argv,
-                       "usage: telltale features search TEXT [--output json]\n\n"
-                       "Registered feature-set versions whose name, description, tags or definition\n"
-                       "(feature names, source tables and columns, event codes) contain TEXT,\n"
-                       "case-insensitively.\n",
-                       &output, &text, 1);
+  int rc =
+      simple_args(argc, argv,
+                  "usage: telltale features search TEXT [--output json]\n\n"
+                  "Registered feature-set versions whose name, description, tags or definition\n"
+                  "(feature names, source tables and columns, event codes) contain TEXT,\n"
+                  "case-insensitively.\n",
+                  &output, &text, 1);
   if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
   if (!text) return cli_usage_error("features search wants TEXT");
   tt_registry *reg = NULL;
@@ -366,8 +421,10 @@ static int cmd_search(cli *ctx, int argc, char **argv) {
   size_t n = 0;
   tt_error err;
   tt_error_clear(&err);
-  if (tt_registry_search(reg, TT_KIND_FEATURE_SET, text, &o, &n, &err) != TT_OK) rc = cli_fail(&err);
-  else print_objects(o, n, output);
+  if (tt_registry_search(reg, TT_KIND_FEATURE_SET, text, &o, &n, &err) != TT_OK)
+    rc = cli_fail(&err);
+  else
+    print_objects(o, n, output);
   tt_objects_free(o, n);
   tt_registry_close(reg);
   return rc;
@@ -376,13 +433,14 @@ static int cmd_search(cli *ctx, int argc, char **argv) {
 static int cmd_diff(cli *ctx, int argc, char **argv) {
   int output = CLI_OUT_TABLE;
   const char *refs[2] = {NULL, NULL};
-  int rc = simple_args(argc, argv,
-                       "usage: telltale features diff REF [REF2]\n\n"
-                       "Differences between two registered versions (REF: NAME, NAME:VERSION or\n"
-                       "NAME@ALIAS), or between REF and the project's file of that name when REF2 is\n"
-                       "not given: changed settings (~), added (+) and removed (-) features.\n"
-                       "Exit 0 when they are the same, 1 when they differ.\n",
-                       &output, refs, 2);
+  int rc =
+      simple_args(argc, argv,
+                  "usage: telltale features diff REF [REF2]\n\n"
+                  "Differences between two registered versions (REF: NAME, NAME:VERSION or\n"
+                  "NAME@ALIAS), or between REF and the project's file of that name when REF2 is\n"
+                  "not given: changed settings (~), added (+) and removed (-) features.\n"
+                  "Exit 0 when they are the same, 1 when they differ.\n",
+                  &output, refs, 2);
   if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
   if (!refs[0]) return cli_usage_error("features diff wants REF [REF2]");
   tt_registry *reg = NULL;
@@ -398,7 +456,8 @@ static int cmd_diff(cli *ctx, int argc, char **argv) {
     if (tt_registry_get(reg, TT_KIND_FEATURE_SET, refs[1], &b, &err) != TT_OK) goto fail;
     new_json = b->content;
   } else {
-    if (tt_feature_set_load(tt_config_project_dir(ctx->cfg), a->name, &fs, &err) != TT_OK) goto fail;
+    if (tt_feature_set_load(tt_config_project_dir(ctx->cfg), a->name, &fs, &err) != TT_OK)
+      goto fail;
     new_json = tt_feature_set_json(fs);
   }
   if (tt_feature_set_diff(a->content, new_json, &report, &err) != TT_OK) goto fail;
@@ -416,7 +475,8 @@ out:
   return rc;
 }
 
-static int open_online(cli *ctx, const tt_feature_set *fs, tt_fengine **eng, tt_online **on, int ttl) {
+static int open_online(cli *ctx, const tt_feature_set *fs, tt_fengine **eng, tt_online **on,
+                       int ttl) {
   tt_error err;
   tt_error_clear(&err);
   if (tt_fengine_new(fs, eng, &err) != TT_OK) return cli_fail(&err);
@@ -443,25 +503,43 @@ static const char *STREAM_HELP =
     "  --output json     print the figures as JSON\n";
 
 static int cmd_stream(cli *ctx, int argc, char **argv) {
-  static const struct option opts[] = {
-      {"set", required_argument, 0, O_SET},     {"source", required_argument, 0, O_SOURCE},
-      {"table", required_argument, 0, O_TABLE}, {"ttl", required_argument, 0, O_TTL},
-      {"retries", required_argument, 0, O_FILE}, {"output", required_argument, 0, O_OUTPUT},
-      {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
+  static const struct option opts[] = {{"set", required_argument, 0, O_SET},
+                                       {"source", required_argument, 0, O_SOURCE},
+                                       {"table", required_argument, 0, O_TABLE},
+                                       {"ttl", required_argument, 0, O_TTL},
+                                       {"retries", required_argument, 0, O_FILE},
+                                       {"output", required_argument, 0, O_OUTPUT},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
   const char *set = NULL, *source = NULL, *table = NULL;
   int ttl = 0, retries = 20, output = CLI_OUT_TABLE, c;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     switch (c) {
-    case O_SET: set = optarg; break;
-    case O_SOURCE: source = optarg; break;
-    case O_TABLE: table = optarg; break;
-    case O_TTL: ttl = atoi(optarg); break;
-    case O_FILE: retries = atoi(optarg); break;
-    case O_OUTPUT:
-      if ((output = cli_output_parse(optarg)) < 0) return cli_usage_error("unknown --output '%s'", optarg);
+    case O_SET:
+      set = optarg;
       break;
-    case 'h': fputs(STREAM_HELP, stdout); return CLI_EXIT_OK;
-    default: fputs(STREAM_HELP, stderr); return CLI_EXIT_USAGE;
+    case O_SOURCE:
+      source = optarg;
+      break;
+    case O_TABLE:
+      table = optarg;
+      break;
+    case O_TTL:
+      ttl = atoi(optarg);
+      break;
+    case O_FILE:
+      retries = atoi(optarg);
+      break;
+    case O_OUTPUT:
+      if ((output = cli_output_parse(optarg)) < 0)
+        return cli_usage_error("unknown --output '%s'", optarg);
+      break;
+    case 'h':
+      fputs(STREAM_HELP, stdout);
+      return CLI_EXIT_OK;
+    default:
+      fputs(STREAM_HELP, stderr);
+      return CLI_EXIT_USAGE;
     }
   }
   if (!source) return cli_usage_error("--source FILE is required");
@@ -493,15 +571,18 @@ static int cmd_stream(cli *ctx, int argc, char **argv) {
     goto out;
   }
   if (output == CLI_OUT_JSON)
-    printf("{\"events\":%llu,\"batches\":%llu,\"retries\":%llu,\"resumed_at\":%llu,\"seconds\":%.3f,"
-           "\"events_per_second\":%.0f,\"vehicles\":%llu,\"bytes\":%llu}\n",
-           (unsigned long long)st.events, (unsigned long long)st.batches, (unsigned long long)st.retries,
-           (unsigned long long)st.resumed_at, secs, secs > 0 ? st.events / secs : 0.0,
-           (unsigned long long)nv, (unsigned long long)bytes);
+    printf(
+        "{\"events\":%llu,\"batches\":%llu,\"retries\":%llu,\"resumed_at\":%llu,\"seconds\":%.3f,"
+        "\"events_per_second\":%.0f,\"vehicles\":%llu,\"bytes\":%llu}\n",
+        (unsigned long long)st.events, (unsigned long long)st.batches,
+        (unsigned long long)st.retries, (unsigned long long)st.resumed_at, secs,
+        secs > 0 ? st.events / secs : 0.0, (unsigned long long)nv, (unsigned long long)bytes);
   else
-    printf("%llu events in %llu batches (resumed at %llu, %llu retries) in %.2fs; %llu vehicles, %llu bytes\n",
-           (unsigned long long)st.events, (unsigned long long)st.batches, (unsigned long long)st.resumed_at,
-           (unsigned long long)st.retries, secs, (unsigned long long)nv, (unsigned long long)bytes);
+    printf("%llu events in %llu batches (resumed at %llu, %llu retries) in %.2fs; %llu vehicles, "
+           "%llu bytes\n",
+           (unsigned long long)st.events, (unsigned long long)st.batches,
+           (unsigned long long)st.resumed_at, (unsigned long long)st.retries, secs,
+           (unsigned long long)nv, (unsigned long long)bytes);
 out:
   if (src.close) src.close(src.ctx);
   tt_online_close(on);
@@ -511,8 +592,10 @@ out:
 }
 
 static void print_value(double v) {
-  if (isnan(v)) fputs("null", stdout);
-  else printf("%.17g", v);
+  if (isnan(v))
+    fputs("null", stdout);
+  else
+    printf("%.17g", v);
 }
 
 static int cmd_get(cli *ctx, int argc, char **argv) {
@@ -525,17 +608,23 @@ static int cmd_get(cli *ctx, int argc, char **argv) {
   int output = CLI_OUT_TABLE, c;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     switch (c) {
-    case O_SET: set = optarg; break;
-    case O_VEHICLE: veh = optarg; break;
+    case O_SET:
+      set = optarg;
+      break;
+    case O_VEHICLE:
+      veh = optarg;
+      break;
     case O_OUTPUT:
-      if ((output = cli_output_parse(optarg)) < 0) return cli_usage_error("unknown --output '%s'", optarg);
+      if ((output = cli_output_parse(optarg)) < 0)
+        return cli_usage_error("unknown --output '%s'", optarg);
       break;
     case 'h':
       puts("usage: telltale features get --set S --vehicle V [--output json]\n\n"
            "Print a vehicle's online feature values (config online_store) and the time\n"
            "they are as of. Missing values print as null. Exit 66 if the vehicle has none.");
       return CLI_EXIT_OK;
-    default: return CLI_EXIT_USAGE;
+    default:
+      return CLI_EXIT_USAGE;
     }
   }
   if (!veh) return cli_usage_error("--vehicle V is required");
@@ -555,8 +644,10 @@ static int cmd_get(cli *ctx, int argc, char **argv) {
     goto out;
   }
   char tb[40];
-  if (tt_feature_set_axis(fs) == TT_AXIS_COUNTER) snprintf(tb, sizeof tb, "%lld", (long long)as_of);
-  else tt_time_format(as_of, tb, sizeof tb);
+  if (tt_feature_set_axis(fs) == TT_AXIS_COUNTER)
+    snprintf(tb, sizeof tb, "%lld", (long long)as_of);
+  else
+    tt_time_format(as_of, tb, sizeof tb);
   if (output == CLI_OUT_JSON) {
     printf("{\"vehicle_id\":\"%s\",\"as_of\":\"%s\",\"version\":\"%s\",\"features\":{", veh, tb,
            tt_feature_set_version(fs));
@@ -582,21 +673,26 @@ out:
 }
 
 static int cmd_verify(cli *ctx, int argc, char **argv) {
-  static const struct option opts[] = {{"set", required_argument, 0, O_SET},
-                                       {"from", required_argument, 0, O_FROM},
-                                       {"to", required_argument, 0, O_TO},
-                                       {"output", required_argument, 0, O_OUTPUT},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
+  static const struct option opts[] = {
+      {"set", required_argument, 0, O_SET}, {"from", required_argument, 0, O_FROM},
+      {"to", required_argument, 0, O_TO},   {"output", required_argument, 0, O_OUTPUT},
+      {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
   const char *set = NULL, *from = NULL, *to = NULL;
   int output = CLI_OUT_TABLE, c;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     switch (c) {
-    case O_SET: set = optarg; break;
-    case O_FROM: from = optarg; break;
-    case O_TO: to = optarg; break;
+    case O_SET:
+      set = optarg;
+      break;
+    case O_FROM:
+      from = optarg;
+      break;
+    case O_TO:
+      to = optarg;
+      break;
     case O_OUTPUT:
-      if ((output = cli_output_parse(optarg)) < 0) return cli_usage_error("unknown --output '%s'", optarg);
+      if ((output = cli_output_parse(optarg)) < 0)
+        return cli_usage_error("unknown --output '%s'", optarg);
       break;
     case 'h':
       puts("usage: telltale features verify --set S [--from T] [--to T] [--output json]\n\n"
@@ -607,14 +703,16 @@ static int cmd_verify(cli *ctx, int argc, char **argv) {
            "Prints mismatches per feature; exit 0 only when there are none. Holds the\n"
            "replayed range in memory: bound it with --from/--to.");
       return CLI_EXIT_OK;
-    default: return CLI_EXIT_USAGE;
+    default:
+      return CLI_EXIT_USAGE;
     }
   }
   tt_feature_set *fs = NULL;
   int rc = load_set(ctx, set, &fs);
   if (rc) return rc;
   tt_time tf = INT64_MIN, tt = INT64_MAX;
-  if ((from && (rc = parse_time_arg(fs, "--from", from, &tf))) || (to && (rc = parse_time_arg(fs, "--to", to, &tt)))) {
+  if ((from && (rc = parse_time_arg(fs, "--from", from, &tf))) ||
+      (to && (rc = parse_time_arg(fs, "--to", to, &tt)))) {
     tt_feature_set_destroy(fs);
     return rc;
   }
@@ -622,24 +720,30 @@ static int cmd_verify(cli *ctx, int argc, char **argv) {
   tt_features_verify_report rep;
   tt_error err;
   tt_error_clear(&err);
-  if (tt_features_verify(fs, lake, tt_config_get(ctx->cfg, "online_store"), tf, tt, &rep, &err) != TT_OK) {
+  if (tt_features_verify(fs, lake, tt_config_get(ctx->cfg, "online_store"), tf, tt, &rep, &err) !=
+      TT_OK) {
     rc = cli_fail(&err);
   } else {
     if (output == CLI_OUT_JSON) {
-      printf("{\"vehicles\":%llu,\"events\":%llu,\"checkpoints\":%llu,\"values\":%llu,\"mismatches\":%llu,\"by_feature\":{",
-             (unsigned long long)rep.vehicles, (unsigned long long)rep.events, (unsigned long long)rep.checkpoints,
-             (unsigned long long)rep.values_compared, (unsigned long long)rep.mismatches);
+      printf("{\"vehicles\":%llu,\"events\":%llu,\"checkpoints\":%llu,\"values\":%llu,"
+             "\"mismatches\":%llu,\"by_feature\":{",
+             (unsigned long long)rep.vehicles, (unsigned long long)rep.events,
+             (unsigned long long)rep.checkpoints, (unsigned long long)rep.values_compared,
+             (unsigned long long)rep.mismatches);
       for (size_t i = 0; i < rep.nfeatures; i++)
         printf("%s\"%s\":%llu", i ? "," : "", tt_feature_set_at(fs, i)->name,
                (unsigned long long)rep.mismatches_by_feature[i]);
       puts("}}");
     } else {
-      printf("%llu vehicles, %llu events, %llu checkpoints, %llu values compared: %llu mismatches\n",
-             (unsigned long long)rep.vehicles, (unsigned long long)rep.events, (unsigned long long)rep.checkpoints,
-             (unsigned long long)rep.values_compared, (unsigned long long)rep.mismatches);
+      printf(
+          "%llu vehicles, %llu events, %llu checkpoints, %llu values compared: %llu mismatches\n",
+          (unsigned long long)rep.vehicles, (unsigned long long)rep.events,
+          (unsigned long long)rep.checkpoints, (unsigned long long)rep.values_compared,
+          (unsigned long long)rep.mismatches);
       for (size_t i = 0; i < rep.nfeatures; i++)
         if (rep.mismatches_by_feature[i])
-          printf("  %-32s %llu\n", tt_feature_set_at(fs, i)->name, (unsigned long long)rep.mismatches_by_feature[i]);
+          printf("  %-32s %llu\n", tt_feature_set_at(fs, i)->name,
+                 (unsigned long long)rep.mismatches_by_feature[i]);
     }
     if (rep.mismatches) rc = CLI_EXIT_FAIL;
   }
@@ -659,9 +763,15 @@ static int cmd_materialize(cli *ctx, int argc, char **argv) {
   int ttl = 0, c;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     switch (c) {
-    case O_SET: set = optarg; break;
-    case O_FILE: file = optarg; break;
-    case O_TTL: ttl = atoi(optarg); break;
+    case O_SET:
+      set = optarg;
+      break;
+    case O_FILE:
+      file = optarg;
+      break;
+    case O_TTL:
+      ttl = atoi(optarg);
+      break;
     case 'h':
       puts("usage: telltale features materialize --set S [--file PARQUET] [--ttl SECONDS]\n\n"
            "Load each vehicle's latest offline values (default: every part of the set's\n"
@@ -669,7 +779,8 @@ static int cmd_materialize(cli *ctx, int argc, char **argv) {
            "No engine state is loaded: a later stream starts that vehicle's tiles afresh\n"
            "unless the store already holds them.");
       return CLI_EXIT_OK;
-    default: return CLI_EXIT_USAGE;
+    default:
+      return CLI_EXIT_USAGE;
     }
   }
   tt_feature_set *fs = NULL;
@@ -682,8 +793,10 @@ static int cmd_materialize(cli *ctx, int argc, char **argv) {
   tt_error err;
   tt_error_clear(&err);
   uint64_t n = 0;
-  if (tt_features_materialize(on, fs, lake, file, &n, &err) != TT_OK) rc = cli_fail(&err);
-  else printf("materialized %llu vehicles\n", (unsigned long long)n);
+  if (tt_features_materialize(on, fs, lake, file, &n, &err) != TT_OK)
+    rc = cli_fail(&err);
+  else
+    printf("materialized %llu vehicles\n", (unsigned long long)n);
   free(lake);
 out:
   tt_online_close(on);

@@ -15,6 +15,7 @@
 static void help(FILE *f) {
   fprintf(f,
           "usage: telltale ingest [options] PATH...\n"
+          "       telltale ingest kafka://BROKERS/TOPIC [options]   (streaming, see below)\n"
           "\n"
           "Validate CSV and JSON-lines files against the table's schema and write them to\n"
           "the lake as zstd Parquet, partitioned by date. PATH is a file, a directory\n"
@@ -55,11 +56,11 @@ static void on_progress(void *ud, uint64_t done, uint64_t total) {
 
 static void print_summary(const tt_ingest_stats *st, int json, double secs) {
   if (json) {
-    printf("{\"files\":%llu,\"files_failed\":%llu,\"bytes\":%llu,\"read\":%llu,\"written\":%llu,"
+    printf("{\"files\":%llu,\"files_failed\":%llu,\"files_skipped\":%llu,\"bytes\":%llu,\"read\":%llu,\"written\":%llu,"
            "\"deadlettered\":%llu,\"already_ingested\":%llu,\"chunks\":%llu,"
            "\"chunks_skipped\":%llu,\"seconds\":%.3f,\"by_reason\":{",
            (unsigned long long)st->files, (unsigned long long)st->files_failed,
-           (unsigned long long)st->bytes, (unsigned long long)st->read,
+           (unsigned long long)st->files_skipped, (unsigned long long)st->bytes, (unsigned long long)st->read,
            (unsigned long long)st->written, (unsigned long long)st->deadlettered,
            (unsigned long long)st->skipped, (unsigned long long)st->chunks,
            (unsigned long long)st->chunks_skipped, secs);
@@ -71,6 +72,8 @@ static void print_summary(const tt_ingest_stats *st, int json, double secs) {
   }
   printf("files          %llu (%.1f MB)%s\n", (unsigned long long)st->files, st->bytes / 1e6,
          st->files_failed ? ", some unreadable" : "");
+  if (st->files_skipped)
+    printf("skipped files  %llu (no table of that name)\n", (unsigned long long)st->files_skipped);
   printf("read           %llu\n", (unsigned long long)st->read);
   printf("written        %llu\n", (unsigned long long)st->written);
   printf("dead-lettered  %llu\n", (unsigned long long)st->deadlettered);
@@ -103,8 +106,13 @@ static tt_err load_schema(cli *ctx, const char *arg, const char *table, tt_schem
 }
 
 int cmd_ingest(cli *ctx, int argc, char **argv) {
+  /* A kafka:// source is the streaming consumer (cli/cmd_ingest_kafka.c). */
+  for (int i = 1; i < argc; i++)
+    if (!strncmp(argv[i], "kafka://", 8)) return cmd_ingest_kafka(ctx, argc, argv);
   if (cli_wants_help(argc, argv)) {
     help(stdout);
+    fputs("\n", stdout);
+    cmd_ingest_kafka_help(stdout);
     return CLI_EXIT_OK;
   }
   const char *table = NULL, *schema_arg = NULL;
@@ -152,7 +160,9 @@ int cmd_ingest(cli *ctx, int argc, char **argv) {
     goto out;
   }
   char *root = tt_config_get_path(ctx->cfg, "lake");
-  tt_err e = root ? tt_lake_open(root, 0, &lake, &err) : tt_error_set(&err, TT_NOMEM, "oom");
+  /* One DuckDB thread: parallelism comes from the ingest workers, each
+   * running its own COPY; more DuckDB threads only spin against them. */
+  tt_err e = root ? tt_lake_open(root, 1, &lake, &err) : tt_error_set(&err, TT_NOMEM, "oom");
   free(root);
   if (e) {
     rc = cli_fail(&err);

@@ -29,6 +29,8 @@ static const cli_command commands[] = {
     {"ingest", cmd_ingest, "validate files and write them to the lake"},
     {"lake", cmd_lake, "query the lake with SQL, show its statistics"},
     {"features", cmd_features, "feature sets: build offline, stream online, verify"},
+    {"dev", cmd_dev, "development services (dev kafka: a local Kafka broker)"},
+    {"replay", cmd_replay, "publish telemetry files to Kafka, one message per record"},
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 

@@ -17,14 +17,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   tt_feature_set *fs = NULL;
   tt_error err;
   tt_error_clear(&err);
-  if (tt_feature_set_parse_string((const char *)data, size, "fuzz.yaml", NULL, &fs, &err) != TT_OK) {
+  if (tt_feature_set_parse_string((const char *)data, size, "fuzz.yaml", NULL, &fs, &err) !=
+      TT_OK) {
     char buf[1200];
     tt_error_format(&err, buf, sizeof buf);
     return 0;
   }
   if (strlen(tt_feature_set_version(fs)) != 64) abort();
   char *report = NULL;
-  if (tt_feature_set_diff(tt_feature_set_json(fs), tt_feature_set_json(fs), &report, &err) != TT_OK ||
+  if (tt_feature_set_diff(tt_feature_set_json(fs), tt_feature_set_json(fs), &report, &err) !=
+          TT_OK ||
       report[0]) {
     fprintf(stderr, "self-diff not empty: %s\n", report ? report : err.msg);
     abort();
@@ -51,7 +53,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (size_t t = 0; t < tt_feature_set_table_count(fs); t++)
       (void)tt_fengine_fold(eng, st, tt_feature_set_table_at(fs, t), b, 0, b->nrows, &err);
     double *out = malloc((nf + 1) * sizeof *out);
-    if (out && tt_fengine_eval(eng, st, tt_fstate_latest(st) == INT64_MIN ? 0 : tt_fstate_latest(st), out, &err) != TT_OK)
+    if (out &&
+        tt_fengine_eval(eng, st, tt_fstate_latest(st) == INT64_MIN ? 0 : tt_fstate_latest(st), out,
+                        &err) != TT_OK)
       abort();
     unsigned char *buf = NULL;
     size_t len = 0;

@@ -8,11 +8,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char *SET =
-    "name: f\nsource: t\ntile: 1h\nfeatures:\n"
-    "  - {name: a, column: v, agg: mean, window: 2h}\n"
-    "  - {name: b, column: v, agg: slope, window: 1d}\n"
-    "  - {name: c, table: e, code: X, agg: count, window: 3h}\n";
+static const char *SET = "name: f\nsource: t\ntile: 1h\nfeatures:\n"
+                         "  - {name: a, column: v, agg: mean, window: 2h}\n"
+                         "  - {name: b, column: v, agg: slope, window: 1d}\n"
+                         "  - {name: c, table: e, code: X, agg: count, window: 3h}\n";
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static tt_feature_set *fs;

@@ -15,11 +15,11 @@
 
 #define H TT_USEC_PER_HOUR
 
-
 static tt_feature_set *parse(const char *yaml, tt_error *e) {
   tt_feature_set *fs = NULL;
   tt_error_clear(e);
-  if (tt_feature_set_parse_string(yaml, strlen(yaml), "fs.yaml", NULL, &fs, e) != TT_OK) return NULL;
+  if (tt_feature_set_parse_string(yaml, strlen(yaml), "fs.yaml", NULL, &fs, e) != TT_OK)
+    return NULL;
   return fs;
 }
 
@@ -43,10 +43,13 @@ TT_TEST(defs_example_parses) {
 
 TT_TEST(defs_version_is_content_hash) {
   tt_error e;
-  const char *a = "name: s\nsource: t\ntile: 1h\nfeatures:\n  - {name: f, column: v, agg: mean, window: 2h}\n";
+  const char *a =
+      "name: s\nsource: t\ntile: 1h\nfeatures:\n  - {name: f, column: v, agg: mean, window: 2h}\n";
   /* Same definition, other formatting and key order: same version. */
-  const char *b = "# comment\nsource: t\nname: s\ntile: 60m\nfeatures:\n- window: 120m\n  agg: mean\n  column: v\n  name: f\n";
-  const char *c = "name: s\nsource: t\ntile: 1h\nfeatures:\n  - {name: f, column: v, agg: mean, window: 3h}\n";
+  const char *b = "# comment\nsource: t\nname: s\ntile: 60m\nfeatures:\n- window: 120m\n  agg: "
+                  "mean\n  column: v\n  name: f\n";
+  const char *c =
+      "name: s\nsource: t\ntile: 1h\nfeatures:\n  - {name: f, column: v, agg: mean, window: 3h}\n";
   tt_feature_set *fa = parse(a, &e), *fb = parse(b, &e), *fc = parse(c, &e);
   CHECK(fa && fb && fc);
   CHECK_EQ_STR(tt_feature_set_json(fa), tt_feature_set_json(fb));
@@ -63,7 +66,8 @@ static void expect_error(const char *yaml, long line, const char *field, const c
   tt_feature_set *fs = parse(yaml, &e);
   char buf[1200];
   CHECK_MSG(!fs, "accepted:\n%s", yaml);
-  CHECK_MSG(e.line == line, "line %ld != %ld: %s", e.line, line, tt_error_format(&e, buf, sizeof buf));
+  CHECK_MSG(e.line == line, "line %ld != %ld: %s", e.line, line,
+            tt_error_format(&e, buf, sizeof buf));
   CHECK_EQ_STR(e.file, "fs.yaml");
   CHECK_EQ_STR(e.field, field);
   CHECK_STR_CONTAINS(e.msg, msg);
@@ -86,10 +90,15 @@ TT_TEST(defs_bad_files_name_file_line_field) {
   expect_error(y, 5, "f.column", "needs a column");
   snprintf(y, sizeof y, "%s  - {name: f, column: v, agg: mean, window: 1h, colour: red}\n", head);
   expect_error(y, 5, "colour", "unknown key");
-  snprintf(y, sizeof y, "%s  - {name: f, column: v, agg: mean, window: 1h}\n  - {name: f, column: v, agg: max, window: 1h}\n", head);
+  snprintf(y, sizeof y,
+           "%s  - {name: f, column: v, agg: mean, window: 1h}\n  - {name: f, column: v, agg: max, "
+           "window: 1h}\n",
+           head);
   expect_error(y, 6, "name", "duplicate feature name 'f'");
-  expect_error("name: s\nsource: t\nfeatures:\n  - {name: f, column: v, agg: mean, window: 1h}\n", 1, "tile", "no tile");
-  expect_error("name: s\nsource: t\ntile: 1h\nfilter: speed ~ 3\nfeatures:\n  - {name: f, column: v, agg: mean, window: 1h}\n",
+  expect_error("name: s\nsource: t\nfeatures:\n  - {name: f, column: v, agg: mean, window: 1h}\n",
+               1, "tile", "no tile");
+  expect_error("name: s\nsource: t\ntile: 1h\nfilter: speed ~ 3\nfeatures:\n  - {name: f, column: "
+               "v, agg: mean, window: 1h}\n",
                4, "filter", "cannot parse filter");
   expect_error("name: s\nsource: t\ntile: 1h\nfeatures: [\n", 5, "", "");
 }
@@ -100,7 +109,8 @@ TT_TEST(defs_checked_against_schema) {
   const char *sy = tt_project_example_schema();
   CHECK_OK(tt_schema_parse_string(sy, strlen(sy), "fleet.yaml", &schema, &e));
   tt_feature_set *fs = NULL;
-  const char *y = "name: s\nsource: telemetry\ntile: 1h\nfeatures:\n  - {name: f, column: no_such, agg: mean, window: 1h}\n";
+  const char *y = "name: s\nsource: telemetry\ntile: 1h\nfeatures:\n  - {name: f, column: no_such, "
+                  "agg: mean, window: 1h}\n";
   CHECK(tt_feature_set_parse_string(y, strlen(y), "fs.yaml", schema, &fs, &e) != TT_OK);
   CHECK_EQ_INT(e.line, 5);
   CHECK_STR_CONTAINS(e.msg, "unknown column 'no_such' in table 'telemetry'");
@@ -179,23 +189,36 @@ static double reference(const tt_feature_def *f, int64_t tile, const ev *evs, si
     if (ts[i] > lt || (ts[i] == lt && xs[i] > lx)) lt = ts[i], lx = xs[i];
   }
   mean = m ? s / (double)m : NAN;
-  for (size_t i = 0; i < m; i++) var += (xs[i] - mean) * (xs[i] - mean);
+  for (size_t i = 0; i < m; i++)
+    var += (xs[i] - mean) * (xs[i] - mean);
   switch (f->agg) {
-  case TT_AGG_COUNT: return (double)m;
-  case TT_AGG_SUM: return s;
-  case TT_AGG_MEAN: return mean;
-  case TT_AGG_MIN: return m ? mn : NAN;
-  case TT_AGG_MAX: return m ? mx : NAN;
-  case TT_AGG_STD: return m ? sqrt(var / (double)m) : NAN;
-  case TT_AGG_FIRST: return m ? fx : NAN;
-  case TT_AGG_LAST: return m ? lx : NAN;
-  case TT_AGG_DELTA: return m ? lx - fx : NAN;
-  case TT_AGG_RATE: return (double)m * (double)f->per / (double)f->window;
-  case TT_AGG_TIME_SINCE: return m ? (double)(t - lt) / (double)f->per : NAN;
+  case TT_AGG_COUNT:
+    return (double)m;
+  case TT_AGG_SUM:
+    return s;
+  case TT_AGG_MEAN:
+    return mean;
+  case TT_AGG_MIN:
+    return m ? mn : NAN;
+  case TT_AGG_MAX:
+    return m ? mx : NAN;
+  case TT_AGG_STD:
+    return m ? sqrt(var / (double)m) : NAN;
+  case TT_AGG_FIRST:
+    return m ? fx : NAN;
+  case TT_AGG_LAST:
+    return m ? lx : NAN;
+  case TT_AGG_DELTA:
+    return m ? lx - fx : NAN;
+  case TT_AGG_RATE:
+    return (double)m * (double)f->per / (double)f->window;
+  case TT_AGG_TIME_SINCE:
+    return m ? (double)(t - lt) / (double)f->per : NAN;
   case TT_AGG_SLOPE: {
     if (m < 2) return NAN;
     double mt = 0;
-    for (size_t i = 0; i < m; i++) mt += (double)(ts[i] - lo);
+    for (size_t i = 0; i < m; i++)
+      mt += (double)(ts[i] - lo);
     mt /= (double)m;
     double sxx = 0, sxy = 0;
     for (size_t i = 0; i < m; i++) {
@@ -206,7 +229,8 @@ static double reference(const tt_feature_def *f, int64_t tile, const ev *evs, si
     if (sxx == 0) return NAN;
     return sxy / sxx * (double)f->per;
   }
-  default: return NAN;
+  default:
+    return NAN;
   }
 }
 
@@ -219,10 +243,17 @@ static void check_value(const tt_feature_def *f, double got, double ref, int64_t
   double tol = 0;
   switch (f->agg) {
   case TT_AGG_SUM:
-  case TT_AGG_MEAN: tol = 1e-6 * (1 + fabs(ref)); break;
-  case TT_AGG_STD: tol = 1e-5 * (1 + fabs(ref)); break;
-  case TT_AGG_SLOPE: tol = 1e-6 * (1 + fabs(ref)); break;
-  default: tol = 0; /* counts, min, max, first, last, delta, rate, time_since: exact */
+  case TT_AGG_MEAN:
+    tol = 1e-6 * (1 + fabs(ref));
+    break;
+  case TT_AGG_STD:
+    tol = 1e-5 * (1 + fabs(ref));
+    break;
+  case TT_AGG_SLOPE:
+    tol = 1e-6 * (1 + fabs(ref));
+    break;
+  default:
+    tol = 0; /* counts, min, max, first, last, delta, rate, time_since: exact */
   }
   CHECK_MSG(fabs(got - ref) <= tol, "%s (%s) as of %lld: got %.17g, reference %.17g", f->name,
             tt_agg_name(f->agg), (long long)t, got, ref);
@@ -267,8 +298,10 @@ static size_t gen_events(ev *evs, size_t max) {
   for (size_t i = 0; i < n; i++) {
     ev *e = &evs[i];
     /* Clustered times: gaps of empty tiles, duplicates on the same µs. */
-    if (i && rnd() % 5 == 0) e->t = evs[i - 1].t;
-    else e->t = base + (int64_t)(rnd() % 6) * 8 * H + (int64_t)(rnd() % (3 * H));
+    if (i && rnd() % 5 == 0)
+      e->t = evs[i - 1].t;
+    else
+      e->t = base + (int64_t)(rnd() % 6) * 8 * H + (int64_t)(rnd() % (3 * H));
     e->v = (double)(int64_t)(rnd() % 2001 - 1000) / 8.0 + (rnd() % 3 ? urand() : 0);
     if (rnd() % 4 == 0 && i) e->v = evs[i - 1].v; /* duplicate values */
     e->valid = rnd() % 10 != 0;
@@ -300,7 +333,8 @@ TT_TEST(engine_matches_reference_randomised) {
     while (i < n || t < evs[n - 1].t + 2 * 24 * H) {
       t += (int64_t)(rnd() % (5 * H)) + (rnd() % 3 == 0 ? 0 : 1);
       size_t j = i;
-      while (j < n && evs[j].t <= t) j++;
+      while (j < n && evs[j].t <= t)
+        j++;
       fold_events(eng, st, evs + i, NULL, j - i);
       i = j;
       if (tt_fstate_latest(st) > t) continue;
@@ -330,7 +364,8 @@ TT_TEST(engine_arrival_order_is_bit_identical) {
     size_t n = gen_events(evs, 600);
     qsort(evs, n, sizeof *evs, cmp_ev);
     /* Arrival: mostly in order, with late events up to a day behind. */
-    for (size_t i = 0; i < n; i++) order[i] = i;
+    for (size_t i = 0; i < n; i++)
+      order[i] = i;
     for (size_t i = 0; i < n; i++) {
       size_t j = i + rnd() % 30;
       if (j < n && rnd() % 3 == 0) {
@@ -339,7 +374,8 @@ TT_TEST(engine_arrival_order_is_bit_identical) {
         order[j] = x;
       }
     }
-    tt_fstate *sorted = tt_fstate_new(eng), *late = tt_fstate_new(eng), *restored = tt_fstate_new(eng);
+    tt_fstate *sorted = tt_fstate_new(eng), *late = tt_fstate_new(eng),
+              *restored = tt_fstate_new(eng);
     fold_events(eng, sorted, evs, NULL, n);
     fold_events(eng, late, evs, order, n);
     /* A restarted process resumes from the saved state. */
@@ -357,7 +393,8 @@ TT_TEST(engine_arrival_order_is_bit_identical) {
       CHECK_OK(tt_fengine_eval(eng, restored, t, b, &e));
       CHECK(memcmp(a, b, nf * sizeof *a) == 0);
       for (size_t f = 0; f < nf; f++)
-        check_value(tt_feature_set_at(fs, f), a[f], reference(tt_feature_set_at(fs, f), H, evs, n, t), t);
+        check_value(tt_feature_set_at(fs, f), a[f],
+                    reference(tt_feature_set_at(fs, f), H, evs, n, t), t);
     }
     tt_fstate_destroy(sorted);
     tt_fstate_destroy(late);

@@ -58,7 +58,8 @@ static size_t g_ndtc;
 
 static void sql(duckdb_connection con, const char *q) {
   duckdb_result r;
-  if (duckdb_query(con, q, &r) != DuckDBSuccess) tt_test_fail(__FILE__, __LINE__, "%s: %s", q, duckdb_result_error(&r));
+  if (duckdb_query(con, q, &r) != DuckDBSuccess)
+    tt_test_fail(__FILE__, __LINE__, "%s: %s", q, duckdb_result_error(&r));
   duckdb_destroy_result(&r);
 }
 
@@ -113,15 +114,19 @@ static void make_lake(const char *lake, int nveh, int days) {
   CHECK(duckdb_connect(db, &con) == DuckDBSuccess);
   sql(con, "SET TimeZone='UTC'");
   mkdir(lake, 0755);
-  sql(con, "CREATE TABLE tel (vehicle_id VARCHAR, ts TIMESTAMP, voltage DOUBLE, temp DOUBLE, engine_running BOOLEAN, seq BIGINT)");
-  sql(con, "CREATE TABLE dtc (vehicle_id VARCHAR, ts TIMESTAMP, code VARCHAR, severity BIGINT, seq BIGINT)");
+  sql(con, "CREATE TABLE tel (vehicle_id VARCHAR, ts TIMESTAMP, voltage DOUBLE, temp DOUBLE, "
+           "engine_running BOOLEAN, seq BIGINT)");
+  sql(con, "CREATE TABLE dtc (vehicle_id VARCHAR, ts TIMESTAMP, code VARCHAR, severity BIGINT, seq "
+           "BIGINT)");
   duckdb_appender a;
   CHECK(duckdb_appender_create(con, NULL, "tel", &a) == DuckDBSuccess);
   for (size_t i = 0; i < g_ntel; i++) {
     duckdb_append_varchar(a, g_tel[i].veh);
     duckdb_append_timestamp(a, (duckdb_timestamp){g_tel[i].t});
-    if (g_tel[i].v_null) duckdb_append_null(a);
-    else duckdb_append_double(a, g_tel[i].voltage);
+    if (g_tel[i].v_null)
+      duckdb_append_null(a);
+    else
+      duckdb_append_double(a, g_tel[i].voltage);
     duckdb_append_double(a, g_tel[i].temp);
     duckdb_append_bool(a, g_tel[i].run);
     duckdb_append_int64(a, (int64_t)i);
@@ -140,14 +145,18 @@ static void make_lake(const char *lake, int nveh, int days) {
   duckdb_appender_destroy(&a);
   char q[2048];
   snprintf(q, sizeof q,
-           "COPY (SELECT vehicle_id, ts, voltage, temp, engine_running, strftime(ts, '%%Y-%%m-%%d') AS date "
+           "COPY (SELECT vehicle_id, ts, voltage, temp, engine_running, strftime(ts, "
+           "'%%Y-%%m-%%d') AS date "
            "FROM tel ORDER BY seq) TO '%s/telemetry' (FORMAT parquet, PARTITION_BY (date), "
-           "COMPRESSION zstd, PER_THREAD_OUTPUT false)", lake);
+           "COMPRESSION zstd, PER_THREAD_OUTPUT false)",
+           lake);
   sql(con, "SET threads=1"); /* keep the arrival order in the files */
   sql(con, q);
-  snprintf(q, sizeof q,
-           "COPY (SELECT vehicle_id, ts, code, severity, strftime(ts, '%%Y-%%m-%%d') AS date "
-           "FROM dtc ORDER BY seq) TO '%s/dtc' (FORMAT parquet, PARTITION_BY (date), COMPRESSION zstd)", lake);
+  snprintf(
+      q, sizeof q,
+      "COPY (SELECT vehicle_id, ts, code, severity, strftime(ts, '%%Y-%%m-%%d') AS date "
+      "FROM dtc ORDER BY seq) TO '%s/dtc' (FORMAT parquet, PARTITION_BY (date), COMPRESSION zstd)",
+      lake);
   sql(con, q);
   duckdb_disconnect(&con);
   duckdb_close(&db);
@@ -162,7 +171,8 @@ static tt_feature_set *load_set(void) {
 }
 
 static const char *tn[] = {"vehicle_id", "ts", "voltage", "temp", "engine_running"};
-static const tt_type tt_[] = {TT_TYPE_STRING, TT_TYPE_TIMESTAMP, TT_TYPE_DOUBLE, TT_TYPE_DOUBLE, TT_TYPE_BOOL};
+static const tt_type tt_[] = {TT_TYPE_STRING, TT_TYPE_TIMESTAMP, TT_TYPE_DOUBLE, TT_TYPE_DOUBLE,
+                              TT_TYPE_BOOL};
 static const char *dn[] = {"vehicle_id", "ts", "code"};
 static const tt_type dt_[] = {TT_TYPE_STRING, TT_TYPE_TIMESTAMP, TT_TYPE_STRING};
 
@@ -211,7 +221,10 @@ static size_t check_output(const tt_feature_set *fs, const char *path) {
   CHECK(duckdb_open(NULL, &db) == DuckDBSuccess);
   CHECK(duckdb_connect(db, &con) == DuckDBSuccess);
   char q[1024];
-  snprintf(q, sizeof q, "SELECT * REPLACE (epoch_us(ts) AS ts) FROM read_parquet('%s', hive_partitioning=false) ORDER BY 1, 2", path);
+  snprintf(q, sizeof q,
+           "SELECT * REPLACE (epoch_us(ts) AS ts) FROM read_parquet('%s', hive_partitioning=false) "
+           "ORDER BY 1, 2",
+           path);
   duckdb_result r;
   CHECK_MSG(duckdb_query(con, q, &r) == DuckDBSuccess, "%s", duckdb_result_error(&r));
   CHECK_EQ_INT(duckdb_column_count(&r), nf + 2);
@@ -224,10 +237,13 @@ static size_t check_output(const tt_feature_set *fs, const char *path) {
     for (size_t f = 0; f < nf; f++) {
       int null = duckdb_value_is_null(&r, f + 2, i);
       double got = duckdb_value_double(&r, f + 2, i);
-      if (isnan(want[f])) CHECK_MSG(null, "%s %s@%lld: want null, got %.17g", tt_feature_set_at(fs, f)->name, veh, (long long)t, got);
+      if (isnan(want[f]))
+        CHECK_MSG(null, "%s %s@%lld: want null, got %.17g", tt_feature_set_at(fs, f)->name, veh,
+                  (long long)t, got);
       else
-        CHECK_MSG(!null && memcmp(&got, &want[f], sizeof got) == 0, "%s %s@%lld: want %.17g, got %.17g%s",
-                  tt_feature_set_at(fs, f)->name, veh, (long long)t, want[f], got, null ? " (null)" : "");
+        CHECK_MSG(!null && memcmp(&got, &want[f], sizeof got) == 0,
+                  "%s %s@%lld: want %.17g, got %.17g%s", tt_feature_set_at(fs, f)->name, veh,
+                  (long long)t, want[f], got, null ? " (null)" : "");
     }
     duckdb_free(veh);
   }
@@ -257,11 +273,13 @@ TT_TEST_TIMEOUT(offline_build_matches_engine, 300) {
   make_lake("lake", 30, 5);
   tt_feature_set *fs = load_set();
   /* One worker: its stream spans many DuckDB chunks per table. */
-  tt_features_build_opts o = {.lake = "lake", .every = 6 * H, .from = INT64_MIN, .to = INT64_MAX, .threads = 1};
+  tt_features_build_opts o = {
+      .lake = "lake", .every = 6 * H, .from = INT64_MIN, .to = INT64_MAX, .threads = 1};
   tt_features_build_stats st;
   tt_error e;
   char buf[1400];
-  CHECK_MSG(tt_features_build(fs, &o, &st, &e) == TT_OK, "%s", tt_error_format(&e, buf, sizeof buf));
+  CHECK_MSG(tt_features_build(fs, &o, &st, &e) == TT_OK, "%s",
+            tt_error_format(&e, buf, sizeof buf));
   CHECK_EQ_INT(st.vehicles, 30);
   int64_t last = INT64_MIN, first = INT64_MAX;
   for (size_t i = 0; i < g_ntel; i++) {
@@ -270,11 +288,13 @@ TT_TEST_TIMEOUT(offline_build_matches_engine, 300) {
   }
   int64_t last_spine = last / (6 * H) * (6 * H);
   uint64_t want_rows = 0;
-  for (size_t i = 0; i < g_ntel; i++) want_rows += g_tel[i].t <= last_spine;
-  for (size_t i = 0; i < g_ndtc; i++) want_rows += g_dtc[i].t <= last_spine;
+  for (size_t i = 0; i < g_ntel; i++)
+    want_rows += g_tel[i].t <= last_spine;
+  for (size_t i = 0; i < g_ndtc; i++)
+    want_rows += g_dtc[i].t <= last_spine;
   CHECK(want_rows > 2 * 2048);
   CHECK_EQ_INT(st.rows_read, want_rows); /* every event up to the last spine point, once */
-  CHECK_EQ_INT(st.files_read, 5 + 5); /* every date partition of both tables */
+  CHECK_EQ_INT(st.files_read, 5 + 5);    /* every date partition of both tables */
   size_t rows = check_output(fs, st.out_path);
   CHECK_EQ_INT(rows, st.spine_rows);
   CHECK(rows >= 30 * 19);
@@ -288,14 +308,16 @@ TT_TEST_TIMEOUT(offline_build_matches_engine, 300) {
   /* Two workers give the same file. */
   o.threads = 2;
   o.out_path = "two.parquet";
-  CHECK_MSG(tt_features_build(fs, &o, &st, &e) == TT_OK, "%s", tt_error_format(&e, buf, sizeof buf));
+  CHECK_MSG(tt_features_build(fs, &o, &st, &e) == TT_OK, "%s",
+            tt_error_format(&e, buf, sizeof buf));
   CHECK_EQ_INT(st.rows_read, want_rows);
   CHECK_EQ_INT(check_output(fs, "two.parquet"), rows);
   /* A narrow range reads only the partitions its windows need. */
   o.from = T0 + 4 * D;
   o.to = T0 + 4 * D + 12 * H;
   o.out_path = "narrow.parquet";
-  CHECK_MSG(tt_features_build(fs, &o, &st, &e) == TT_OK, "%s", tt_error_format(&e, buf, sizeof buf));
+  CHECK_MSG(tt_features_build(fs, &o, &st, &e) == TT_OK, "%s",
+            tt_error_format(&e, buf, sizeof buf));
   CHECK_EQ_INT(st.files_read, 3 + 3); /* days 2..4: the 2-day windows reach back into day 2 */
   rows = check_output(fs, "narrow.parquet");
   CHECK_EQ_INT(rows, 30 * 3);
@@ -305,11 +327,13 @@ TT_TEST_TIMEOUT(offline_build_matches_engine, 300) {
 TT_TEST_TIMEOUT(offline_shards_union_is_unsharded, 300) {
   make_lake("lake", 15, 3);
   tt_feature_set *fs = load_set();
-  tt_features_build_opts o = {.lake = "lake", .every = 4 * H, .from = INT64_MIN, .to = INT64_MAX, .threads = 2};
+  tt_features_build_opts o = {
+      .lake = "lake", .every = 4 * H, .from = INT64_MIN, .to = INT64_MAX, .threads = 2};
   tt_features_build_stats st;
   tt_error e;
   char buf[1400];
-  CHECK_MSG(tt_features_build(fs, &o, &st, &e) == TT_OK, "%s", tt_error_format(&e, buf, sizeof buf));
+  CHECK_MSG(tt_features_build(fs, &o, &st, &e) == TT_OK, "%s",
+            tt_error_format(&e, buf, sizeof buf));
   char whole[1100];
   snprintf(whole, sizeof whole, "%s", st.out_path);
   uint64_t vehicles = 0;
@@ -317,7 +341,8 @@ TT_TEST_TIMEOUT(offline_shards_union_is_unsharded, 300) {
     o.shard = i;
     o.nshards = 3;
     o.threads = 1 + (int)i % 2;
-    CHECK_MSG(tt_features_build(fs, &o, &st, &e) == TT_OK, "%s", tt_error_format(&e, buf, sizeof buf));
+    CHECK_MSG(tt_features_build(fs, &o, &st, &e) == TT_OK, "%s",
+              tt_error_format(&e, buf, sizeof buf));
     vehicles += st.vehicles;
   }
   CHECK_EQ_INT(vehicles, 15);
@@ -327,8 +352,10 @@ TT_TEST_TIMEOUT(offline_shards_union_is_unsharded, 300) {
   char q[8000];
   /* Same rows, same bits (IS DISTINCT FROM treats NULLs as equal). */
   snprintf(q, sizeof q,
-           "SELECT (SELECT count(*) FROM (SELECT * FROM read_parquet('%s') EXCEPT ALL SELECT * FROM read_parquet('%s/part-*-of-3.parquet')))"
-           " + (SELECT count(*) FROM (SELECT * FROM read_parquet('%s/part-*-of-3.parquet') EXCEPT ALL SELECT * FROM read_parquet('%s')))",
+           "SELECT (SELECT count(*) FROM (SELECT * FROM read_parquet('%s') EXCEPT ALL SELECT * "
+           "FROM read_parquet('%s/part-*-of-3.parquet')))"
+           " + (SELECT count(*) FROM (SELECT * FROM read_parquet('%s/part-*-of-3.parquet') EXCEPT "
+           "ALL SELECT * FROM read_parquet('%s')))",
            whole, dir, dir, whole);
   CHECK_EQ_INT(scalar(q), 0);
   snprintf(q, sizeof q, "SELECT count(*) FROM read_parquet('%s/part-*-of-3.parquet')", dir);
@@ -347,8 +374,10 @@ TT_TEST_TIMEOUT(offline_spine_file_and_cli, 300) {
                      "vehicle_id,ts\nveh-001,2026-11-25T06:30:00Z\nveh-001,2026-11-24T12:00:00Z\n"
                      "veh-003,2026-11-25T23:59:59Z\nnobody,2026-11-25T00:00:00Z\n");
   int status;
-  char *out = tt_test_sh_out(&status, "%s -C proj features build --set health --spine spine.csv --out s.parquet --output json 2>&1",
-                             tt_test_cli());
+  char *out = tt_test_sh_out(
+      &status,
+      "%s -C proj features build --set health --spine spine.csv --out s.parquet --output json 2>&1",
+      tt_test_cli());
   CHECK_MSG(status == 0, "%s", out);
   CHECK_STR_CONTAINS(out, "\"spine_rows\":4");
   free(out);
@@ -360,13 +389,16 @@ TT_TEST_TIMEOUT(offline_spine_file_and_cli, 300) {
   CHECK_EQ_INT(status, 64);
   CHECK_STR_CONTAINS(out, "exactly one of --spine");
   free(out);
-  out = tt_test_sh_out(&status, "%s -C proj features build --set nosuch --every 1d 2>&1", tt_test_cli());
+  out = tt_test_sh_out(&status, "%s -C proj features build --set nosuch --every 1d 2>&1",
+                       tt_test_cli());
   CHECK_EQ_INT(status, 66);
   CHECK_STR_CONTAINS(out, "features/nosuch.yaml");
   free(out);
   tt_test_write_file("proj/features/bad.yaml",
-                     "name: bad\nsource: telemetry\ntile: 1h\nfeatures:\n  - {name: x, column: no_such_col, agg: mean, window: 1h}\n");
-  out = tt_test_sh_out(&status, "%s -C proj features build --set bad --every 1d 2>&1", tt_test_cli());
+                     "name: bad\nsource: telemetry\ntile: 1h\nfeatures:\n  - {name: x, column: "
+                     "no_such_col, agg: mean, window: 1h}\n");
+  out =
+      tt_test_sh_out(&status, "%s -C proj features build --set bad --every 1d 2>&1", tt_test_cli());
   CHECK(status != 0);
   CHECK_STR_CONTAINS(out, "no_such_col");
   free(out);
@@ -388,12 +420,14 @@ TT_TEST_TIMEOUT(verify_memory_zero_mismatches, 300) {
   tt_features_verify_report rep;
   tt_error e;
   char buf[1400];
-  CHECK_MSG(tt_features_verify(fs, "lake", "memory:", INT64_MIN, INT64_MAX, &rep, &e) == TT_OK, "%s",
-            tt_error_format(&e, buf, sizeof buf));
+  CHECK_MSG(tt_features_verify(fs, "lake", "memory:", INT64_MIN, INT64_MAX, &rep, &e) == TT_OK,
+            "%s", tt_error_format(&e, buf, sizeof buf));
   CHECK_EQ_INT(rep.vehicles, 10);
   CHECK_EQ_INT(rep.events, g_ntel + g_ndtc);
-  printf("%llu checkpoints over %llu events\n", (unsigned long long)rep.checkpoints, (unsigned long long)rep.events);
-  CHECK(rep.checkpoints >= 10 * 4); /* dtc rows arrive after the day's telemetry: about one per day */
+  printf("%llu checkpoints over %llu events\n", (unsigned long long)rep.checkpoints,
+         (unsigned long long)rep.events);
+  CHECK(rep.checkpoints >=
+        10 * 4); /* dtc rows arrive after the day's telemetry: about one per day */
   CHECK_EQ_INT(rep.values_compared, rep.checkpoints * tt_feature_set_count(fs));
   CHECK_EQ_INT(rep.mismatches, 0);
   tt_features_verify_report_free(&rep);
@@ -425,17 +459,21 @@ static tt_online *open_store(const char *url, tt_feature_set *fs, tt_fengine **e
   CHECK_OK(tt_fengine_new(fs, eng, &e));
   tt_online *on = NULL;
   char buf[1400];
-  CHECK_MSG(tt_online_open(url, *eng, fs, 0, &on, &e) == TT_OK, "%s", tt_error_format(&e, buf, sizeof buf));
+  CHECK_MSG(tt_online_open(url, *eng, fs, 0, &on, &e) == TT_OK, "%s",
+            tt_error_format(&e, buf, sizeof buf));
   return on;
 }
 
-static uint64_t stream_file(tt_online *on, tt_feature_set *fs, const char *path, uint64_t *resumed) {
+static uint64_t stream_file(tt_online *on, tt_feature_set *fs, const char *path,
+                            uint64_t *resumed) {
   tt_feature_source src;
   tt_error e;
   char buf[1400];
-  CHECK_MSG(tt_feature_source_file(fs, path, NULL, &src, &e) == TT_OK, "%s", tt_error_format(&e, buf, sizeof buf));
+  CHECK_MSG(tt_feature_source_file(fs, path, NULL, &src, &e) == TT_OK, "%s",
+            tt_error_format(&e, buf, sizeof buf));
   tt_features_stream_stats st;
-  CHECK_MSG(tt_features_stream(on, &src, 3, &st, &e) == TT_OK, "%s", tt_error_format(&e, buf, sizeof buf));
+  CHECK_MSG(tt_features_stream(on, &src, 3, &st, &e) == TT_OK, "%s",
+            tt_error_format(&e, buf, sizeof buf));
   src.close(src.ctx);
   if (resumed) *resumed = st.resumed_at;
   return st.events;
@@ -468,13 +506,37 @@ TT_TEST_TIMEOUT(online_memory_stream_equals_offline, 300) {
     expected(eng, veh, as_of, want);
     for (size_t f = 0; f < nf; f++)
       CHECK_MSG((isnan(got[f]) && isnan(want[f])) || memcmp(&got[f], &want[f], sizeof got[f]) == 0,
-                "%s of %s: online %.17g, engine %.17g", tt_feature_set_at(fs, f)->name, veh, got[f], want[f]);
+                "%s of %s: online %.17g, engine %.17g", tt_feature_set_at(fs, f)->name, veh, got[f],
+                want[f]);
   }
   g_ndtc = ndtc;
   tt_error e;
   double dummy[64];
   tt_time as_of;
   CHECK(tt_online_get(on, "nobody", dummy, &as_of, &e) == TT_NOTFOUND);
+
+  /* materialize: each vehicle's latest offline row into a store. */
+  tt_features_build_opts o = {.lake = "lake",
+                              .every = 6 * H,
+                              .from = INT64_MIN,
+                              .to = INT64_MAX,
+                              .out_path = "off.parquet"};
+  tt_features_build_stats bst;
+  CHECK_OK(tt_features_build(fs, &o, &bst, &e));
+  tt_online *m2 = NULL;
+  CHECK_OK(tt_online_open("memory:", eng, fs, 0, &m2, &e));
+  uint64_t nmat = 0;
+  CHECK_OK(tt_features_materialize(m2, fs, "lake", "off.parquet", &nmat, &e));
+  CHECK_EQ_INT(nmat, 6);
+  CHECK_OK(tt_online_get(m2, "veh-004", got, &as_of, &e));
+  int64_t last_spine = INT64_MIN;
+  for (size_t i = 0; i < g_ntel; i++)
+    if (g_tel[i].t / (6 * H) * (6 * H) > last_spine) last_spine = g_tel[i].t / (6 * H) * (6 * H);
+  CHECK_EQ_INT(as_of, last_spine);
+  expected(eng, "veh-004", as_of, want);
+  for (size_t f = 0; f < nf; f++)
+    CHECK((isnan(got[f]) && isnan(want[f])) || memcmp(&got[f], &want[f], sizeof got[f]) == 0);
+  tt_online_close(m2);
   uint64_t nv, bytes;
   CHECK_OK(tt_online_stats(on, &nv, &bytes, &e));
   CHECK_EQ_INT(nv, 6);
@@ -523,7 +585,8 @@ static void redis_stop(pid_t pid) {
 }
 
 TT_TEST_TIMEOUT(online_redis_stream_resume_and_verify, 300) {
-  if (tt_test_sh("command -v redis-server >/dev/null") != 0) tt_test_fail(__FILE__, __LINE__, "redis-server is not installed");
+  if (tt_test_sh("command -v redis-server >/dev/null") != 0)
+    tt_test_fail(__FILE__, __LINE__, "redis-server is not installed");
   make_lake("lake", 6, 3);
   tt_feature_set *fs = load_set();
   int port = free_port();
@@ -545,7 +608,8 @@ TT_TEST_TIMEOUT(online_redis_stream_resume_and_verify, 300) {
   tt_online *rds = open_store(url, fs, &reng);
   CHECK_EQ_INT(stream_file(rds, fs, "first.csv", NULL), half);
   uint64_t resumed;
-  CHECK_EQ_INT(stream_file(rds, fs, "first.csv", &resumed), 0); /* already applied: resumes at the end */
+  CHECK_EQ_INT(stream_file(rds, fs, "first.csv", &resumed),
+               0); /* already applied: resumes at the end */
   CHECK_EQ_INT(resumed, half);
   redis_stop(rpid);
   tt_error e;
@@ -568,8 +632,9 @@ TT_TEST_TIMEOUT(online_redis_stream_resume_and_verify, 300) {
     CHECK_OK(tt_online_get(rds, veh, b, &tb, &e));
     CHECK_EQ_INT(ta, tb);
     for (size_t f = 0; f < nf; f++)
-      CHECK_MSG((isnan(a[f]) && isnan(b[f])) || memcmp(&a[f], &b[f], sizeof a[f]) == 0, "%s of %s: memory %.17g, redis %.17g",
-                tt_feature_set_at(fs, f)->name, veh, a[f], b[f]);
+      CHECK_MSG((isnan(a[f]) && isnan(b[f])) || memcmp(&a[f], &b[f], sizeof a[f]) == 0,
+                "%s of %s: memory %.17g, redis %.17g", tt_feature_set_at(fs, f)->name, veh, a[f],
+                b[f]);
   }
   uint64_t nv, bytes;
   CHECK_OK(tt_online_stats(rds, &nv, &bytes, &e));
@@ -579,8 +644,10 @@ TT_TEST_TIMEOUT(online_redis_stream_resume_and_verify, 300) {
   /* The CLI reads the same values. */
   tt_test_write_file("proj/telltale.yaml", "lake: ../lake\n");
   int status;
-  char *out = tt_test_sh_out(&status, "%s -C proj --set online_store=%s features get --set health --vehicle veh-002 --output json",
-                             tt_test_cli(), url);
+  char *out = tt_test_sh_out(
+      &status,
+      "%s -C proj --set online_store=%s features get --set health --vehicle veh-002 --output json",
+      tt_test_cli(), url);
   CHECK_EQ_INT(status, 0);
   CHECK_STR_CONTAINS(out, "\"vehicle_id\":\"veh-002\"");
   CHECK_STR_CONTAINS(out, "\"dtc_1d\":0");
@@ -589,7 +656,8 @@ TT_TEST_TIMEOUT(online_redis_stream_resume_and_verify, 300) {
   /* verify through Redis: states saved and loaded on every batch. */
   tt_features_verify_report rep;
   char buf[1400];
-  CHECK_MSG(tt_features_verify(fs, "lake", url, INT64_MIN, INT64_MAX, &rep, &e) == TT_OK, "%s", tt_error_format(&e, buf, sizeof buf));
+  CHECK_MSG(tt_features_verify(fs, "lake", url, INT64_MIN, INT64_MAX, &rep, &e) == TT_OK, "%s",
+            tt_error_format(&e, buf, sizeof buf));
   CHECK(rep.checkpoints > 0);
   CHECK_EQ_INT(rep.mismatches, 0);
   tt_features_verify_report_free(&rep);
@@ -620,7 +688,9 @@ TT_TEST(registry_apply_list_search_show_diff) {
   free(out);
   /* A changed window is a new version, and diff names the change. */
   tt_test_write_file("proj/features/health.yaml", SET);
-  CHECK_EQ_INT(tt_test_sh("sed -i 's/v_mean_1h, column: voltage, agg: mean, window: 1h/v_mean_1h, column: voltage, agg: mean, window: 2h/' proj/features/health.yaml"), 0);
+  CHECK_EQ_INT(tt_test_sh("sed -i 's/v_mean_1h, column: voltage, agg: mean, window: 1h/v_mean_1h, "
+                          "column: voltage, agg: mean, window: 2h/' proj/features/health.yaml"),
+               0);
   out = tt_test_sh_out(&status, "%s -C proj features diff health", cli);
   CHECK_EQ_INT(status, 1);
   CHECK_STR_CONTAINS(out, "~ feature v_mean_1h: window 3600000000 -> 7200000000");

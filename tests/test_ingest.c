@@ -12,6 +12,7 @@
 #include "telltale/ingest.h"
 #include "telltale/lake.h"
 #include "telltale/project.h"
+#include "telltale/registry.h"
 #include "telltale/time.h"
 #include "tt_test.h"
 
@@ -277,8 +278,10 @@ TT_TEST(bad_inputs_are_dead_lettered_with_reason_and_line) {
                      "{\"vehicle_id\":\"V1\",\"ts\":\"2026-01-01T00:00:00Z\",\"speed_kmh\":3\n"
                      "{\"vehicle_id\":\"V1\",\"ts\":\"2026-01-01T00:01:00Z\",\"wheels\":4}\n");
   tt_test_write_file("in/empty/maintenance.csv", "");
+  tt_test_write_file("in/simulation.json", "{\"not\":\"a table\"}\n"); /* a manifest */
   tt_ingest_stats st = ingest(s, NULL, 0, 0, TT_OK, "in", NULL);
   CHECK_EQ_INT(st.files, 3);
+  CHECK_EQ_INT(st.files_skipped, 1);
   CHECK_EQ_INT(st.read, 9 + 3);
   CHECK_EQ_INT(st.written, 3 + 1);
   CHECK_EQ_INT(st.by_reason[TT_REJECT_PARSE], 2);
@@ -408,6 +411,8 @@ TT_TEST(cli_ingest_summary_stdin_and_exit_codes) {
   CHECK_STR_CONTAINS(out, "\"read\":2,\"written\":1,\"deadlettered\":1");
   CHECK_STR_CONTAINS(out, "\"wrong_type\":1");
   free(out);
+  /* A spool file of a killed run (no such process) is cleaned up. */
+  tt_test_write_file("p/lake/_ingest/spool/stdin-999999999.tmp", "partial");
   /* stdin twice: the content is the identity, so once in the lake. */
   for (int i = 0; i < 2; i++) {
     out = cli(&st, "--table dtc - < dtc.csv");
@@ -417,6 +422,8 @@ TT_TEST(cli_ingest_summary_stdin_and_exit_codes) {
   out = tt_test_sh_out(&st, "cd p && %s lake query --output csv 'SELECT count(*) AS n FROM dtc'", tt_test_cli());
   CHECK_STR_CONTAINS(out, "n\n2\n");
   free(out);
+  CHECK(tt_test_sh("test -e p/lake/_ingest/spool/stdin-999999999.tmp") != 0);
+  CHECK_EQ_INT(tt_test_sh("ls p/lake/_ingest/spool | wc -l | grep -qx 0"), 0);
   out = cli(&st, "- < dtc.csv 2>&1");
   CHECK_EQ_INT(st, 64);
   CHECK_STR_CONTAINS(out, "needs --table");
@@ -446,10 +453,11 @@ TT_TEST_TIMEOUT(crash_kill9_then_rerun_exactly_once, 600) {
   }
   fclose(f);
   srand((unsigned)time(NULL) ^ (unsigned)getpid());
-  int kills = 0;
-  /* Until 5 runs were killed (re-runs skip finished chunks, so later runs
-   * are shorter and some finish before their kill). */
-  for (int round = 0; round < 40 && kills < 5; round++) {
+  int kills = 0, partial = 0;
+  /* Until 5 runs were killed, one of them after some chunks were done and
+   * before all were (re-runs skip finished chunks, so later runs are
+   * shorter and some finish before their kill). */
+  for (int round = 0; round < 60 && (kills < 5 || !partial); round++) {
     pid_t pid = fork();
     if (pid == 0) {
       if (chdir("p") != 0) _exit(127);
@@ -460,17 +468,29 @@ TT_TEST_TIMEOUT(crash_kill9_then_rerun_exactly_once, 600) {
             "--no-progress", "--schema", "schemas/fleet.yaml", "telemetry.csv", (char *)NULL);
       _exit(127);
     }
-    /* Random moment: from right at start to well into the run. */
-    usleep((useconds_t)(rand() % 250000));
+    /* Random moment: from right at start to well into the run; the window
+     * grows while no kill has caught a run midway (sanitizer builds are
+     * several times slower). */
+    usleep((useconds_t)(rand() % (250000 * (1 + (partial ? 0 : round / 4)))));
     int status;
+    int killed = 0;
     if (waitpid(pid, &status, WNOHANG) == 0) {
       kill(pid, SIGKILL);
       kills++;
+      killed = 1;
     }
     waitpid(pid, &status, 0);
+    if (killed && !partial) {
+      char *m = tt_test_sh_out(NULL, "find p/lake/_ingest/done -name '*.done' 2>/dev/null | wc -l");
+      int done = atoi(m);
+      free(m);
+      /* 4.5 MB in 64 KiB chunks: about 70 chunks in all. */
+      if (done > 0 && done < 60) partial = done;
+    }
   }
-  fprintf(stderr, "crash test: %d runs killed with SIGKILL\n", kills);
-  CHECK(kills > 0);
+  fprintf(stderr, "crash test: %d runs killed with SIGKILL, one with %d chunks done\n", kills,
+          partial);
+  CHECK(kills > 0 && partial > 0);
   int st;
   char *out = cli(&st, "--output json telemetry.csv");
   CHECK_EQ_INT(st, 0);
@@ -486,4 +506,31 @@ TT_TEST_TIMEOUT(crash_kill9_then_rerun_exactly_once, 600) {
   free(res);
   /* No temporary file is visible to readers (they end in .tmp, not .parquet). */
   CHECK_EQ_INT(tt_test_sh("cd p && ! find lake -name '*.parquet' | grep -q tmp"), 0);
+}
+
+/* Without --schema, the latest registered schema that has the table. */
+TT_TEST(cli_schema_from_registry) {
+  project();
+  tt_registry *reg;
+  tt_error e;
+  tt_error_clear(&e);
+  CHECK_OK(tt_registry_open("sqlite:telltale.db", "p", &reg, &e));
+  tt_schema *s = fleet();
+  int created = 0;
+  CHECK_OK(tt_registry_schema_register(reg, s, 0, &created, NULL, &e));
+  CHECK_EQ_INT(created, 1);
+  tt_registry_close(reg);
+  tt_schema_destroy(s);
+  tt_test_write_file("p/dtc.csv", "V1,2026-01-01T00:00:00Z,P1,1\n");
+  int st;
+  char *out = tt_test_sh_out(&st, "cd p && %s ingest --no-progress --output json dtc.csv", tt_test_cli());
+  CHECK_EQ_INT(st, 0);
+  CHECK_STR_CONTAINS(out, "\"written\":1");
+  free(out);
+  /* A table no registered schema has. */
+  tt_test_write_file("p/wheels.csv", "x\n");
+  out = tt_test_sh_out(&st, "cd p && %s ingest --no-progress --table wheels wheels.csv 2>&1", tt_test_cli());
+  CHECK(st != 0);
+  CHECK_STR_CONTAINS(out, "no registered schema has table 'wheels'");
+  free(out);
 }

@@ -55,7 +55,7 @@ static int64_t qint(tt_lake *lake, const char *sql) {
 }
 
 static int count_files(const char *dir, const char *suffix) {
-  char *out = tt_test_sh_out(NULL, "find %s -type f -name '*%s' | wc -l", dir, suffix);
+  char *out = tt_test_sh_out(NULL, "find %s -type f -name '*%s*' | wc -l", dir, suffix);
   int n = atoi(out);
   free(out);
   return n;

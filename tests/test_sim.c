@@ -1,9 +1,15 @@
 /* Fleet simulator: determinism, counts against the files, schema ranges,
  * imperfections, and degradation before each failure. */
 #include <jansson.h>
+#include <signal.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include "sim/buf.h"
+#include "sim/model.h"
+#include "sim/rng.h"
+#include "telltale/schema.h"
 #include "telltale/sim.h"
 #include "telltale/time.h"
 #include "tt_test.h"
@@ -69,10 +75,14 @@ TT_TEST(same_arguments_same_bytes_any_threads) {
   run_sim("b", 30, 4, 42, 60, TT_SIM_JSONL, 1, &b);
   CHECK_EQ_INT(tt_test_sh("diff -r a b >/dev/null"), 0);
   CHECK_EQ_INT(tt_test_sh("ls a/telemetry | grep -c jsonl | grep -qx 4"), 0);
-  CHECK_EQ_INT(tt_test_sh("test ! -e a/dtc.csv && test ! -e a/telemetry/telemetry-2026-01-05.csv"), 0);
+  CHECK_EQ_INT(tt_test_sh("test ! -e a/dtc.csv && test ! -e a/telemetry/telemetry-2026-01-05.csv"),
+               0);
   /* another seed gives other data */
   run_sim("c", 30, 4, 43, 60, TT_SIM_JSONL, 2, &b);
-  CHECK(tt_test_sh("cmp -s a/telemetry/telemetry-2026-01-02.jsonl c/telemetry/telemetry-2026-01-02.jsonl") != 0);
+  CHECK(
+      tt_test_sh(
+          "cmp -s a/telemetry/telemetry-2026-01-02.jsonl c/telemetry/telemetry-2026-01-02.jsonl") !=
+      0);
 }
 
 TT_TEST(vehicle_does_not_depend_on_fleet_size) {
@@ -84,12 +94,15 @@ TT_TEST(vehicle_does_not_depend_on_fleet_size) {
                           "grep ^V00002, $f >s.txt; grep ^V00002, large/telemetry/$b >l.txt; "
                           "test -s s.txt && cmp -s s.txt l.txt || exit 1; done"),
                0);
-  CHECK_EQ_INT(tt_test_sh("grep ^V00002, small/vehicles.csv >s.txt; grep ^V00002, large/vehicles.csv >l.txt; "
-                          "cmp -s s.txt l.txt"),
-               0);
+  CHECK_EQ_INT(
+      tt_test_sh(
+          "grep ^V00002, small/vehicles.csv >s.txt; grep ^V00002, large/vehicles.csv >l.txt; "
+          "cmp -s s.txt l.txt"),
+      0);
 }
 
-/* Ranges of the telemetry table, read from the example schema itself. */
+/* Ranges of the telemetry table, from the example schema itself (parsed by
+ * the schema module), so the simulator's own range table cannot drift. */
 typedef struct range {
   char name[64];
   int has_min, has_max;
@@ -99,23 +112,22 @@ typedef struct range {
 static int load_ranges(range *r, int max) {
   char path[1024];
   snprintf(path, sizeof path, "%s/src/project/example_schema.yaml", tt_test_source_dir());
-  char *y = read_all(path, NULL);
-  char *start = strstr(y, "\n  telemetry:");
-  char *end = strstr(y, "\n  dtc:");
-  CHECK(start && end && start < end);
+  tt_schema *s = NULL;
+  tt_error e;
+  tt_error_clear(&e);
+  CHECK_MSG(tt_schema_parse_file(path, &s, &e) == TT_OK, "%s: %s", path, e.msg);
+  const tt_table_def *t = tt_schema_table(s, "telemetry");
+  CHECK(t != NULL);
   int n = 0;
-  for (char *p = strstr(start, "{name: "); p && p < end && n < max; p = strstr(p + 1, "{name: ")) {
-    char *close = strchr(p, '}');
-    CHECK(close != NULL);
-    range *x = &r[n++];
-    memset(x, 0, sizeof *x);
-    sscanf(p, "{name: %63[a-z_]", x->name);
-    char *m = strstr(p, " min: ");
-    if (m && m < close) x->has_min = 1, x->min = strtod(m + 6, NULL);
-    m = strstr(p, " max: ");
-    if (m && m < close) x->has_max = 1, x->max = strtod(m + 6, NULL);
+  for (size_t i = 0; i < t->ncolumns && n < max; i++, n++) {
+    const tt_column_def *c = &t->columns[i];
+    snprintf(r[n].name, sizeof r[n].name, "%s", c->name);
+    r[n].has_min = c->has_min;
+    r[n].has_max = c->has_max;
+    r[n].min = c->min;
+    r[n].max = c->max;
   }
-  free(y);
+  tt_schema_destroy(s);
   return n;
 }
 
@@ -159,7 +171,8 @@ TT_TEST(counts_match_files_and_ranges_hold) {
     char *o = tt_test_sh_out(&st, "tail -n +2 '%s' | wc -l", path);
     CHECK_EQ_INT(st, 0);
     CHECK_EQ_INT(atoll(o), jint(fe, NULL, "rows"));
-    if (!strcmp(json_string_value(json_object_get(fe, "table")), "telemetry")) telemetry_lines += atoll(o);
+    if (!strcmp(json_string_value(json_object_get(fe, "table")), "telemetry"))
+      telemetry_lines += atoll(o);
     free(o);
   }
   CHECK_EQ_INT(telemetry_lines, c.telemetry);
@@ -183,7 +196,8 @@ TT_TEST(counts_match_files_and_ranges_hold) {
     snprintf(header, sizeof header, "%s", line);
     char *hf[32];
     CHECK_EQ_INT(split(header, hf, 32), nr);
-    for (int i = 0; i < nr; i++) CHECK_EQ_STR(hf[i], r[i].name);
+    for (int i = 0; i < nr; i++)
+      CHECK_EQ_STR(hf[i], r[i].name);
     tt_time day0 = tt_time_from_civil(2026, 1, (unsigned)d + 1);
     while ((line = strtok_r(NULL, "\n", &save))) {
       char *f[32];
@@ -193,8 +207,10 @@ TT_TEST(counts_match_files_and_ranges_hold) {
       CHECK(tt_time_parse_iso(f[1], strlen(f[1]), &ts) == 0);
       CHECK(strlen(f[1]) == 20 && f[1][19] == 'Z');
       /* a row in an earlier day's partition is a late row */
-      if (ts < day0) late++;
-      else CHECK(ts < day0 + TT_USEC_PER_DAY);
+      if (ts < day0)
+        late++;
+      else
+        CHECK(ts < day0 + TT_USEC_PER_DAY);
       /* each vehicle's rows of this day are in time order */
       if (strcmp(prev_id, f[0])) {
         snprintf(prev_id, sizeof prev_id, "%s", f[0]);
@@ -231,7 +247,8 @@ TT_TEST(counts_match_files_and_ranges_hold) {
   CHECK_EQ_INT(late, c.late);
   /* exact duplicate lines */
   int st;
-  char *o = tt_test_sh_out(&st, "cat out/telemetry/*.csv | grep -v ^vehicle_id | sort | uniq -d | wc -l");
+  char *o =
+      tt_test_sh_out(&st, "cat out/telemetry/*.csv | grep -v ^vehicle_id | sort | uniq -d | wc -l");
   CHECK_EQ_INT(atoll(o), c.duplicates);
   free(o);
   json_decref(m);
@@ -241,26 +258,30 @@ TT_TEST(events_and_vehicles_are_well_formed) {
   tt_sim_counts c;
   run_sim("out", 40, 20, 11, 120, TT_SIM_CSV, 0, &c);
   int st;
-  char *o = tt_test_sh_out(&st, "head -1 out/vehicles.csv; head -1 out/dtc.csv; head -1 out/maintenance.csv; head -1 out/failures.csv");
+  char *o = tt_test_sh_out(&st, "head -1 out/vehicles.csv; head -1 out/dtc.csv; head -1 "
+                                "out/maintenance.csv; head -1 out/failures.csv");
   CHECK_EQ_STR(o, "vehicle_id,valid_from,model,engine_type,build_year,fleet,region\n"
                   "vehicle_id,ts,code,severity\n"
                   "vehicle_id,ts,component,action\n"
                   "vehicle_id,ts,component\n");
   free(o);
   /* vehicles: build years in the schema's range, five attributes set */
-  o = tt_test_sh_out(&st, "tail -n +2 out/vehicles.csv | awk -F, '$5<1980||$5>2100||NF!=7||$3==\"\"||$6==\"\"||$7==\"\"' | wc -l");
+  o = tt_test_sh_out(&st, "tail -n +2 out/vehicles.csv | awk -F, "
+                          "'$5<1980||$5>2100||NF!=7||$3==\"\"||$6==\"\"||$7==\"\"' | wc -l");
   CHECK_EQ_INT(atoll(o), 0);
   free(o);
   /* dtc severities 0..3, failure components among the four */
   o = tt_test_sh_out(&st, "tail -n +2 out/dtc.csv | awk -F, '$4<0||$4>3||NF!=4' | wc -l");
   CHECK_EQ_INT(atoll(o), 0);
   free(o);
-  o = tt_test_sh_out(&st, "tail -n +2 out/failures.csv | grep -cv ',\\(battery\\|cooling\\|brakes\\|tyres\\)$'");
+  o = tt_test_sh_out(
+      &st, "tail -n +2 out/failures.csv | grep -cv ',\\(battery\\|cooling\\|brakes\\|tyres\\)$'");
   CHECK_EQ_INT(atoll(o), 0);
   free(o);
   /* each failure is followed by a repair of the same component, unless the
    * simulation ends first (repairs take at most three days) */
-  char *fail_text = read_all("out/failures.csv", NULL), *maint = read_all("out/maintenance.csv", NULL);
+  char *fail_text = read_all("out/failures.csv", NULL),
+       *maint = read_all("out/maintenance.csv", NULL);
   tt_time end = tt_time_from_civil(2026, 1, 21);
   char *save1 = NULL;
   strtok_r(fail_text, "\n", &save1);
@@ -353,6 +374,7 @@ TT_TEST_TIMEOUT(failures_are_preceded_by_degradation, 600) {
   /* crank: cranking voltage (engine running rows); cool: coolant while
    * running; tyre: lowest tyre pressure; pad: brake pad thickness */
   static series crank[NV], cool[NV], tyre[NV], pad[NV];
+  static unsigned char seen[NV][DAYS]; /* a row with this vehicle and date */
   for (int d = 0; d < DAYS; d++) {
     char path[512];
     tt_time day = tt_time_from_civil(2026, 1, 1) + d * TT_USEC_PER_DAY;
@@ -369,6 +391,9 @@ TT_TEST_TIMEOUT(failures_are_preceded_by_degradation, 600) {
       CHECK(v >= 0 && v < NV);
       tt_time ts;
       CHECK(tt_time_parse_iso(f[1], strlen(f[1]), &ts) == 0);
+      int64_t day_index = tt_time_day(ts) - tt_time_day(tt_time_from_civil(2026, 1, 1));
+      CHECK(day_index >= 0 && day_index < DAYS);
+      seen[v][day_index] = 1;
       int running = !strcmp(f[3], "true");
       /* skip spikes: values the physics never produces */
       double cv = *f[9] ? atof(f[9]) : NAN, ct = *f[6] ? atof(f[6]) : NAN;
@@ -377,14 +402,25 @@ TT_TEST_TIMEOUT(failures_are_preceded_by_degradation, 600) {
       double mn = INFINITY;
       int ok = 1;
       for (int i = 11; i <= 14; i++) {
-        if (!*f[i] || atof(f[i]) < 1 || atof(f[i]) > 1000) ok = 0;
-        else mn = fmin(mn, atof(f[i]));
+        if (!*f[i] || atof(f[i]) < 1 || atof(f[i]) > 1000)
+          ok = 0;
+        else
+          mn = fmin(mn, atof(f[i]));
       }
       if (ok) series_add(&tyre[v], ts, mn);
       if (*f[10] && atof(f[10]) < 29.9) series_add(&pad[v], ts, atof(f[10]));
     }
     free(text);
   }
+
+  /* a vehicle-day without rows is a silent one: parked and broken-down
+   * vehicles still report hourly */
+  long long empty_days = 0;
+  for (int v = 0; v < NV; v++)
+    for (int d = 0; d < DAYS; d++)
+      empty_days += !seen[v][d];
+  CHECK(c.silent_vehicle_days > 0);
+  CHECK_EQ_INT(empty_days, c.silent_vehicle_days);
 
   char *text = read_all("out/failures.csv", NULL);
   char *save = NULL;
@@ -416,8 +452,8 @@ TT_TEST_TIMEOUT(failures_are_preceded_by_degradation, 600) {
     } else if (!strcmp(f[2], "cooling")) {
       double before = window(&cool[v], d33, d30, 0), now = window(&cool[v], d3, t, 0);
       if (isnan(before) || isnan(now)) continue;
-      CHECK_MSG(now > before + 3, "%s cooling at %s: coolant %.1f, 30 days before %.1f", f[0],
-                f[1], now, before);
+      CHECK_MSG(now > before + 3, "%s cooling at %s: coolant %.1f, 30 days before %.1f", f[0], f[1],
+                now, before);
       checked[TT_SIM_COOLING]++;
     } else if (!strcmp(f[2], "tyres")) {
       double before = window(&tyre[v], d33, d30, 1), now = window(&tyre[v], d3, t, 1);
@@ -448,7 +484,8 @@ TT_TEST(cli_simulate_and_bad_arguments) {
   CHECK_EQ_INT(json_integer_value(json_object_get(j, "vehicles")), 5);
   json_decref(j);
   free(o);
-  CHECK_EQ_INT(tt_test_sh("test -s o/simulation.json && test -s o/telemetry/telemetry-2026-01-02.csv"), 0);
+  CHECK_EQ_INT(
+      tt_test_sh("test -s o/simulation.json && test -s o/telemetry/telemetry-2026-01-02.csv"), 0);
   o = tt_test_sh_out(&st, "%s simulate --help", tt_test_cli());
   CHECK_EQ_INT(st, 0);
   CHECK_STR_CONTAINS(o, "--interval");
@@ -458,26 +495,31 @@ TT_TEST(cli_simulate_and_bad_arguments) {
   CHECK_EQ_INT(st, 64);
   CHECK_STR_CONTAINS(o, "--out");
   free(o);
-  o = tt_test_sh_out(&st, "%s simulate --vehicles 5 --days 2 --seed 1 --out x --interval 500ms 2>&1",
+  o = tt_test_sh_out(&st,
+                     "%s simulate --vehicles 5 --days 2 --seed 1 --out x --interval 500ms 2>&1",
                      tt_test_cli());
   CHECK_EQ_INT(st, 64);
   CHECK_STR_CONTAINS(o, "interval");
   free(o);
-  o = tt_test_sh_out(&st, "%s simulate --vehicles 5 --days 2 --seed 1 --out x --start 2026-01-01T06:00:00Z 2>&1",
-                     tt_test_cli());
+  o = tt_test_sh_out(
+      &st, "%s simulate --vehicles 5 --days 2 --seed 1 --out x --start 2026-01-01T06:00:00Z 2>&1",
+      tt_test_cli());
   CHECK_EQ_INT(st, 64);
   CHECK_STR_CONTAINS(o, "start");
   free(o);
-  o = tt_test_sh_out(&st, "%s simulate --vehicles many --days 2 --seed 1 --out x 2>&1", tt_test_cli());
+  o = tt_test_sh_out(&st, "%s simulate --vehicles many --days 2 --seed 1 --out x 2>&1",
+                     tt_test_cli());
   CHECK_EQ_INT(st, 64);
   CHECK_STR_CONTAINS(o, "--vehicles");
   free(o);
-  o = tt_test_sh_out(&st, "%s simulate --vehicles 1 --days 1 --seed 1 --format xml --out x 2>&1", tt_test_cli());
+  o = tt_test_sh_out(&st, "%s simulate --vehicles 1 --days 1 --seed 1 --format xml --out x 2>&1",
+                     tt_test_cli());
   CHECK_EQ_INT(st, 64);
   free(o);
   /* an output directory that cannot be created: I/O error naming it */
   tt_test_write_file("file", "x");
-  o = tt_test_sh_out(&st, "%s simulate --vehicles 1 --days 1 --seed 1 --out file/sub 2>&1", tt_test_cli());
+  o = tt_test_sh_out(&st, "%s simulate --vehicles 1 --days 1 --seed 1 --out file/sub 2>&1",
+                     tt_test_cli());
   CHECK(st != 0 && st != 64);
   CHECK_STR_CONTAINS(o, "file/sub");
   free(o);
@@ -503,4 +545,149 @@ TT_TEST(library_rejects_bad_options) {
   CHECK_EQ_INT(tt_sim_run(&o, &c, &e), TT_INVALID);
   CHECK_EQ_STR(e.field, "out");
   CHECK(access("x", F_OK) != 0);
+}
+
+/* The contract with ingest: after ingesting the simulated files the lake
+ * holds telemetry_valid telemetry rows and the dead-letter table
+ * telemetry_out_of_range, and every event row. */
+static long long lake_count(const char *proj, const char *sql) {
+  int st;
+  char *o = tt_test_sh_out(&st, "%s -C %s lake query --output csv \"%s\" | tail -1", tt_test_cli(),
+                           proj, sql);
+  CHECK_MSG(st == 0, "lake query failed: %s", sql);
+  long long n = atoll(o);
+  free(o);
+  return n;
+}
+
+static void check_ingest(const char *proj, tt_sim_format f) {
+  tt_sim_counts c;
+  char dir[256];
+  const char *ext = f == TT_SIM_CSV ? "csv" : "jsonl";
+  CHECK_EQ_INT(tt_test_sh("%s init %s >/dev/null", tt_test_cli(), proj), 0);
+  snprintf(dir, sizeof dir, "%s/fleet", proj);
+  run_sim(dir, 40, 8, 17, 60, f, 0, &c);
+  CHECK(c.telemetry_out_of_range > 0 && c.dtc > 0 && c.maintenance > 0);
+  int st;
+  char *o = tt_test_sh_out(&st,
+                           "%s -C %s --log-level warn ingest --no-progress --output json "
+                           "--schema %s/schemas/fleet.yaml %s/telemetry %s/*.%s",
+                           tt_test_cli(), proj, proj, dir, dir, ext);
+  CHECK_MSG(st == 0, "ingest failed: %s", o);
+  json_t *j = json_loads(o, 0, NULL);
+  CHECK_MSG(j != NULL, "not JSON: %s", o);
+  long long read = json_integer_value(json_object_get(j, "read"));
+  long long events = c.dtc + c.maintenance + c.failures + c.vehicles;
+  CHECK_EQ_INT(read, c.telemetry + events);
+  CHECK_EQ_INT(json_integer_value(json_object_get(j, "deadlettered")), c.telemetry_out_of_range);
+  json_decref(j);
+  free(o);
+  CHECK_EQ_INT(lake_count(proj, "SELECT count(*) FROM telemetry"), c.telemetry_valid);
+  CHECK_EQ_INT(lake_count(proj, "SELECT count(*) FROM _deadletter"), c.telemetry_out_of_range);
+  CHECK_EQ_INT(lake_count(proj, "SELECT count(*) FROM dtc"), c.dtc);
+  CHECK_EQ_INT(lake_count(proj, "SELECT count(*) FROM maintenance"), c.maintenance);
+  CHECK_EQ_INT(lake_count(proj, "SELECT count(*) FROM vehicles"), c.vehicles);
+  if (c.failures) CHECK_EQ_INT(lake_count(proj, "SELECT count(*) FROM failures"), c.failures);
+}
+
+TT_TEST(ingest_counts_match_the_manifest) {
+  check_ingest("csv", TT_SIM_CSV);
+  check_ingest("jsonl", TT_SIM_JSONL);
+}
+
+/* Internal pieces: the fixed-point writer against printf, the random
+ * streams' moments. */
+
+TT_TEST(fixed_point_matches_printf) {
+  tt__rng r;
+  tt__rng_seed(&r, 99, 0);
+  tt__buf b = {0};
+  for (int i = 0; i < 200000; i++) {
+    int dec = (int)tt__rng_below(&r, 4);
+    double mag = pow(10, tt__rng_range(&r, -3, 7));
+    double x = (tt__rng_uniform(&r) - 0.5) * 2 * mag;
+    if (i < 8) x = (double[]){0, -0.0, -0.04, 0.05, -0.05, 9.995, 1e6, -123.456}[i];
+    double scaled = fabs(x) * pow(10, dec);
+    double frac = scaled - floor(scaled);
+    if (fabs(frac - 0.5) < 1e-6) continue; /* a tie: printf rounds the exact binary value */
+    tt__buf_reset(&b);
+    tt__fmt_fixed(&b, x, dec);
+    tt__buf_putc(&b, 0);
+    char want[64];
+    snprintf(want, sizeof want, "%.*f", dec, x);
+    /* printf writes "-0.0" for tiny negatives; telemetry never shows a minus zero */
+    const char *w = want;
+    if (want[0] == '-' && strspn(want + 1, "0.") == strlen(want + 1)) w = want + 1;
+    CHECK_MSG(!b.failed && !strcmp(b.p, w), "%.17g with %d decimals: got %s, printf %s", x, dec,
+              b.p, want);
+  }
+  tt__buf_free(&b);
+}
+
+TT_TEST(random_streams) {
+  tt__rng a, b, a2;
+  tt__rng_seed(&a, 1, 0);
+  tt__rng_seed(&a2, 1, 0);
+  tt__rng_seed(&b, 1, 1);
+  double sum = 0, sum2 = 0, cross = 0, umin = 1, umax = 0;
+  enum { N = 1000000 };
+  for (int i = 0; i < N; i++) {
+    double x = tt__rng_normal(&a), y = tt__rng_normal(&b);
+    CHECK(x == tt__rng_normal(&a2)); /* same seed and stream: same sequence */
+    sum += x;
+    sum2 += x * x;
+    cross += x * y;
+    CHECK(fabs(x) <= 3.47);
+    double u = tt__rng_uniform(&b);
+    umin = fmin(umin, u);
+    umax = fmax(umax, u);
+    CHECK(u >= 0 && u < 1);
+  }
+  CHECK_NEAR(sum / N, 0, 0.005);
+  CHECK_NEAR(sum2 / N, 1, 0.01);
+  CHECK_NEAR(cross / N, 0, 0.005); /* neighbouring streams are uncorrelated */
+  CHECK(umin < 1e-5 && umax > 1 - 1e-5);
+  for (int i = 0; i < 1000; i++)
+    CHECK(tt__rng_below(&a, 7) < 7);
+}
+
+TT_TEST(foreign_files_are_left_alone) {
+  /* a directory without simulation.json is not ours: other files stay */
+  tt_test_write_file("d/dtc.jsonl", "mine\n");
+  tt_test_write_file("d/telemetry/telemetry-2020-01-01.csv", "mine\n");
+  tt_sim_counts c;
+  run_sim("d", 2, 1, 1, 60, TT_SIM_CSV, 1, &c);
+  CHECK_EQ_INT(
+      tt_test_sh("grep -qx mine d/dtc.jsonl && grep -qx mine d/telemetry/telemetry-2020-01-01.csv"),
+      0);
+  CHECK_EQ_INT(tt_test_sh("test -s d/dtc.csv && test -s d/simulation.json"), 0);
+  /* a second run into a simulation directory replaces the earlier run's files */
+  run_sim("d", 2, 1, 1, 60, TT_SIM_JSONL, 1, &c);
+  CHECK_EQ_INT(
+      tt_test_sh("test ! -e d/dtc.csv && test -e d/dtc.jsonl && ! grep -q mine d/dtc.jsonl"), 0);
+  CHECK_EQ_INT(tt_test_sh("test ! -e d/telemetry/telemetry-2020-01-01.csv"), 0);
+}
+
+TT_TEST(write_failure_names_the_file) {
+  /* a file size limit makes write(2) fail with EFBIG part-way through the
+   * first day's file (this test runs in its own process) */
+  signal(SIGXFSZ, SIG_IGN);
+  struct rlimit rl = {.rlim_cur = 200000, .rlim_max = 200000};
+  CHECK(setrlimit(RLIMIT_FSIZE, &rl) == 0);
+  tt_sim_options o;
+  tt_sim_options_init(&o);
+  o.vehicles = 20;
+  o.days = 2;
+  o.out_dir = "full";
+  tt_error e;
+  tt_error_clear(&e);
+  tt_sim_counts c;
+  CHECK_EQ_INT(tt_sim_run(&o, &c, &e), TT_IO);
+  CHECK_STR_CONTAINS(e.file, "full/telemetry/telemetry-2026-01-01.csv.tmp");
+  CHECK_STR_CONTAINS(e.msg, "write failed");
+  /* no half-written file under a final name, no manifest */
+  CHECK_EQ_INT(tt_test_sh("test ! -e full/telemetry/telemetry-2026-01-01.csv && "
+                          "test ! -e full/telemetry/telemetry-2026-01-01.csv.tmp && "
+                          "test ! -e full/simulation.json"),
+               0);
 }

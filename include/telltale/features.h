@@ -43,24 +43,24 @@ extern "C" {
 /* Definitions                                                            */
 
 #define TT_AGG_MAP(X)                                                                              \
-  X(COUNT, "count")           /* values (or rows, without a column) in the window */             \
+  X(COUNT, "count") /* values (or rows, without a column) in the window */                         \
   X(SUM, "sum")                                                                                    \
   X(MEAN, "mean")                                                                                  \
   X(MIN, "min")                                                                                    \
   X(MAX, "max")                                                                                    \
-  X(STD, "std")               /* population standard deviation (ddof 0) */                       \
-  X(FIRST, "first")           /* value at the earliest time (ties: smallest value) */            \
-  X(LAST, "last")             /* value at the latest time (ties: largest value) */               \
-  X(DELTA, "delta")           /* last - first */                                                 \
-  X(SLOPE, "slope")           /* least-squares trend, value per `per` of the time axis */        \
-  X(RATE, "rate")             /* count per `per` of the window length */                        \
+  X(STD, "std")               /* population standard deviation (ddof 0) */                         \
+  X(FIRST, "first")           /* value at the earliest time (ties: smallest value) */              \
+  X(LAST, "last")             /* value at the latest time (ties: largest value) */                 \
+  X(DELTA, "delta")           /* last - first */                                                   \
+  X(SLOPE, "slope")           /* least-squares trend, value per `per` of the time axis */          \
+  X(RATE, "rate")             /* count per `per` of the window length */                           \
   X(TIME_SINCE, "time_since") /* t - time of the latest event in the window, in `per` units */
 
 typedef enum tt_agg {
 #define TT_AGG_ENUM_(name, str) TT_AGG_##name,
   TT_AGG_MAP(TT_AGG_ENUM_)
 #undef TT_AGG_ENUM_
-  TT_AGG_MAX_
+      TT_AGG_MAX_
 } tt_agg;
 
 /* "mean" …; NULL for an out-of-range value. tt_agg_parse: -1 if unknown. */
@@ -82,9 +82,9 @@ typedef enum tt_filter_op {
 typedef struct tt_feature_filter {
   tt_filter_op op;
   const char *column;
-  int is_string;   /* literal is a quoted string: compared with strcmp */
-  double number;   /* numbers and booleans (true = 1) */
-  const char *str; /* string literal */
+  int is_string;    /* literal is a quoted string: compared with strcmp */
+  double number;    /* numbers and booleans (true = 1) */
+  const char *str;  /* string literal */
   const char *text; /* the filter as written, normalised ("engine_running = true") */
 } tt_feature_filter;
 
@@ -117,9 +117,9 @@ const char *tt_feature_set_name(const tt_feature_set *fs);
 const char *tt_feature_set_description(const tt_feature_set *fs);
 size_t tt_feature_set_tag_count(const tt_feature_set *fs);
 const char *tt_feature_set_tag_at(const tt_feature_set *fs, size_t i);
-const char *tt_feature_set_entity(const tt_feature_set *fs); /* entity column, "vehicle_id" */
+const char *tt_feature_set_entity(const tt_feature_set *fs);      /* entity column, "vehicle_id" */
 const char *tt_feature_set_time_column(const tt_feature_set *fs); /* "ts" */
-const char *tt_feature_set_source(const tt_feature_set *fs);  /* main (filtered) table */
+const char *tt_feature_set_source(const tt_feature_set *fs);      /* main (filtered) table */
 const char *tt_feature_set_code_column(const tt_feature_set *fs); /* "code" */
 tt_time_axis tt_feature_set_axis(const tt_feature_set *fs);
 int64_t tt_feature_set_tile(const tt_feature_set *fs);
@@ -197,7 +197,6 @@ size_t tt_fstate_bytes(const tt_fstate *st);
 tt_err tt_fengine_fold(const tt_fengine *eng, tt_fstate *st, const char *table, const tt_batch *b,
                        size_t begin, size_t end, tt_error *err) TT_WARN_UNUSED;
 
-
 /* Values of every feature as of t, into out[tt_fengine_feature_count]; NaN
  * marks a missing value. t must be >= tt_fstate_latest(st) (TT_INVALID
  * otherwise): a state never answers for a time before events it has seen,
@@ -207,8 +206,8 @@ tt_err tt_fengine_eval(const tt_fengine *eng, const tt_fstate *st, tt_time t, do
 
 /* Serialise a state (compact, little-endian, versioned) so that a restarted
  * process resumes exactly. *buf is malloc'd, caller frees. */
-tt_err tt_fstate_save(const tt_fengine *eng, const tt_fstate *st, unsigned char **buf,
-                      size_t *len, tt_error *err) TT_WARN_UNUSED;
+tt_err tt_fstate_save(const tt_fengine *eng, const tt_fstate *st, unsigned char **buf, size_t *len,
+                      tt_error *err) TT_WARN_UNUSED;
 /* Restore into st (replacing its contents). Data from another feature-set
  * version is refused (TT_INCOMPATIBLE). */
 tt_err tt_fstate_load(const tt_fengine *eng, tt_fstate *st, const unsigned char *buf, size_t len,
@@ -221,13 +220,13 @@ uint32_t tt_features_shard_of(const char *vehicle_id, size_t len, uint32_t n);
 /* Offline store                                                          */
 
 typedef struct tt_features_build_opts {
-  const char *lake;       /* lake root directory */
-  const char *spine_file; /* CSV or Parquet with vehicle_id, ts; or NULL */
-  int64_t every;          /* > 0: spine at every multiple of `every` in [from, to] */
-  tt_time from, to;       /* inclusive; INT64_MIN/INT64_MAX = all data */
+  const char *lake;        /* lake root directory */
+  const char *spine_file;  /* CSV or Parquet with vehicle_id, ts; or NULL */
+  int64_t every;           /* > 0: spine at every multiple of `every` in [from, to] */
+  tt_time from, to;        /* inclusive; INT64_MIN/INT64_MAX = all data */
   uint32_t shard, nshards; /* build vehicles with shard_of(id) == shard; nshards 0 = 1 */
-  int threads;            /* 0 = one per core */
-  const char *out_path;   /* output Parquet, NULL = the default under LAKE/features */
+  int threads;             /* 0 = one per core */
+  const char *out_path;    /* output Parquet, NULL = the default under LAKE/features */
 } tt_features_build_opts;
 
 typedef struct tt_features_build_stats {

@@ -40,7 +40,8 @@ extern "C" {
   X(UNKNOWN_COLUMN, "unknown_column", "a field is not a column of the table")                \
   X(MISSING_REQUIRED, "missing_required", "a required field is missing or empty")            \
   X(WRONG_TYPE, "wrong_type", "a value does not have the column's type")                     \
-  X(OUT_OF_RANGE, "out_of_range", "a numeric value is outside the column's min/max")
+  X(OUT_OF_RANGE, "out_of_range", "a numeric value is outside the column's min/max")        \
+  X(UNKNOWN_SCHEMA, "unknown_schema", "an Avro message names a schema id the registry lacks")
 
 typedef enum tt_reject_reason {
 #define TT_REJECT_ENUM_(e, name, desc) TT_REJECT_##e,
@@ -143,10 +144,14 @@ typedef struct tt_ingest_stats {
   uint64_t skipped;          /* of read: records of skipped chunks */
   uint64_t by_reason[TT_REJECT_COUNT];
   uint64_t files_failed;     /* inputs that could not be read */
+  uint64_t files_skipped;    /* files found in a directory whose name names no
+                                table of the schema (logged, not read) */
 } tt_ingest_stats;
 
 /* Ingest every path ("-" = stdin, directories recursively, hidden files and
- * directories skipped) into the lake. Stats are filled even on failure. An
+ * directories skipped; inside a directory, files whose name names no table
+ * of the schema are skipped with a warning, unless opt->table is set) into
+ * the lake. Stats are filled even on failure. An
  * input that cannot be read is reported in err (TT_IO/TT_NOTFOUND naming the
  * file) after the others were ingested. */
 tt_err tt_ingest_paths(tt_lake *lake, const char *const *paths, size_t npaths,

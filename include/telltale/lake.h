@@ -70,11 +70,11 @@ typedef struct tt_lake_part_info {
  * tt_lake_batch_new). partition: an extra "key=value" directory level under
  * the table directory (NULL for none; used by the dead-letter table).
  * part_id: [A-Za-z0-9._-]+, at most 128 chars, deterministic for the input.
- * Rows are staged in the writer's connection until commit. */
+ * Rows are staged in the writer's memory until commit. */
 tt_err tt_lake_part_begin(tt_lake_writer *w, const tt_table_def *t, const char *partition,
                           const char *part_id, tt_error *err) TT_WARN_UNUSED;
-/* Stage every row of b (bulk: whole vectors per DuckDB data chunk). b may be
- * reset by the caller afterwards. */
+/* Stage every row of b (copied: one memcpy per fixed-width column). b may
+ * be reset by the caller afterwards. */
 tt_err tt_lake_part_append(tt_lake_writer *w, const tt_batch *b, tt_error *err) TT_WARN_UNUSED;
 /* Write the staged rows: one file per date partition (timestamp axis) or one
  * file (counter axis), each tmp → fsync → rename → dir fsync. A part with no

@@ -45,14 +45,14 @@ typedef enum tt_sim_component {
 const char *tt_sim_component_name(int component);
 
 typedef struct tt_sim_options {
-  int64_t vehicles;      /* >= 1 */
-  int64_t days;          /* >= 1 */
+  int64_t vehicles; /* >= 1 */
+  int64_t days;     /* >= 1 */
   uint64_t seed;
-  int64_t interval_us;   /* sampling interval while the engine runs; whole seconds, 1 s .. 1 h */
-  tt_time start;         /* midnight UTC of the first day */
+  int64_t interval_us; /* sampling interval while the engine runs; whole seconds, 1 s .. 1 h */
+  tt_time start;       /* midnight UTC of the first day */
   tt_sim_format format;
-  const char *out_dir;   /* created if missing; existing simulator files are replaced */
-  int threads;           /* 0: one per core. Does not change the output. */
+  const char *out_dir; /* created if missing; an earlier simulation's files in it are replaced */
+  int threads;         /* 0: one per core. Does not change the output. */
   /* Called after each simulated day from the calling thread (may be NULL). */
   void (*progress)(void *ud, int64_t days_done, int64_t days_total);
   void *progress_ud;
@@ -62,6 +62,7 @@ typedef struct tt_sim_options {
  * (must be set), threads 0. */
 void tt_sim_options_init(tt_sim_options *o);
 
+/* All fields are int64_t (the simulator sums them as an array). */
 typedef struct tt_sim_counts {
   /* rows written per table (data lines, without the CSV header) */
   int64_t telemetry, dtc, maintenance, failures, vehicles;

@@ -45,7 +45,8 @@ static tt_err load_chunk(tt__cursor *c, duckdb_data_chunk ch, tt_error *err) {
   tt_batch *b = c->b;
   tt_batch_reset(b);
   idx_t n = duckdb_data_chunk_get_size(ch);
-  for (idx_t r = 0; r < n; r++) tt_batch_add_row(b);
+  for (idx_t r = 0; r < n; r++)
+    tt_batch_add_row(b);
   for (size_t k = 0; k < b->ncols; k++) {
     duckdb_vector v = duckdb_data_chunk_get_vector(ch, k);
     uint64_t *valid = duckdb_vector_get_validity(v);
@@ -61,9 +62,15 @@ static tt_err load_chunk(tt__cursor *c, duckdb_data_chunk ch, tt_error *err) {
         break;
       }
       case TT_TYPE_INT64:
-      case TT_TYPE_TIMESTAMP: tt_batch_set_int64(b, k, r, ((int64_t *)data)[r]); break;
-      case TT_TYPE_DOUBLE: tt_batch_set_double(b, k, r, ((double *)data)[r]); break;
-      case TT_TYPE_BOOL: tt_batch_set_bool(b, k, r, ((bool *)data)[r]); break;
+      case TT_TYPE_TIMESTAMP:
+        tt_batch_set_int64(b, k, r, ((int64_t *)data)[r]);
+        break;
+      case TT_TYPE_DOUBLE:
+        tt_batch_set_double(b, k, r, ((double *)data)[r]);
+        break;
+      case TT_TYPE_BOOL:
+        tt_batch_set_bool(b, k, r, ((bool *)data)[r]);
+        break;
       }
     }
   }
@@ -170,13 +177,15 @@ tt_err tt__lake_files(const char *lake, const char *table, int64_t day_lo, int64
 }
 
 void tt__lake_files_free(char **files, size_t n) {
-  for (size_t i = 0; i < n; i++) free(files[i]);
+  for (size_t i = 0; i < n; i++)
+    free(files[i]);
   free(files);
 }
 
 char *tt__sql_path_list(char *const *files, size_t n) {
   size_t len = 3;
-  for (size_t i = 0; i < n; i++) len += 2 * strlen(files[i]) + 4;
+  for (size_t i = 0; i < n; i++)
+    len += 2 * strlen(files[i]) + 4;
   char *s = malloc(len), *p = s;
   if (!s) return NULL;
   *p++ = '[';

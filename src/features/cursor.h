@@ -35,8 +35,8 @@ void tt__cursor_close(tt__cursor *c);
 
 /* Lake files of a table whose date partition is within [day_lo, day_hi]
  * (days since 1970; INT64_MIN/INT64_MAX for unbounded): the files
- * LAKE/TABLE/date=YYYY-MM-DD/NAME.parquet, sorted. *files is a malloc'd array of malloc'd paths. A table
- * without partitions: LAKE/TABLE/NAME.parquet. */
+ * LAKE/TABLE/date=YYYY-MM-DD/NAME.parquet, sorted. *files is a malloc'd array of malloc'd paths. A
+ * table without partitions: LAKE/TABLE/NAME.parquet. */
 tt_err tt__lake_files(const char *lake, const char *table, int64_t day_lo, int64_t day_hi,
                       char ***files, size_t *nfiles, tt_error *err);
 void tt__lake_files_free(char **files, size_t n);

@@ -20,16 +20,13 @@
 #include "telltale/features.h"
 #include "telltale/hash.h"
 
-
 static const char *const g_agg_names[] = {
 #define TT_AGG_NAME_(name, str) str,
     TT_AGG_MAP(TT_AGG_NAME_)
 #undef TT_AGG_NAME_
 };
 
-const char *tt_agg_name(tt_agg a) {
-  return (unsigned)a < TT_AGG_MAX_ ? g_agg_names[a] : NULL;
-}
+const char *tt_agg_name(tt_agg a) { return (unsigned)a < TT_AGG_MAX_ ? g_agg_names[a] : NULL; }
 
 int tt_agg_parse(const char *name) {
   for (int i = 0; i < TT_AGG_MAX_; i++)
@@ -48,10 +45,10 @@ typedef struct parser {
 
 static long node_line(const yaml_node_t *n) { return n ? (long)n->start_mark.line + 1 : 0; }
 
-static tt_err fail(parser *p, const yaml_node_t *n, const char *field, tt_err code,
-                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static tt_err fail(parser *p, const yaml_node_t *n, const char *field, tt_err code,
-                   const char *fmt, ...) {
+static tt_err fail(parser *p, const yaml_node_t *n, const char *field, tt_err code, const char *fmt,
+                   ...) __attribute__((format(printf, 5, 6)));
+static tt_err fail(parser *p, const yaml_node_t *n, const char *field, tt_err code, const char *fmt,
+                   ...) {
   if (p->err) {
     va_list ap;
     va_start(ap, fmt);
@@ -68,9 +65,7 @@ static const char *scalar(const yaml_node_t *n) {
   return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
 }
 
-static char *dup(parser *p, const char *s) {
-  return tt_arena_strndup(p->fs->arena, s, strlen(s));
-}
+static char *dup(parser *p, const char *s) { return tt_arena_strndup(p->fs->arena, s, strlen(s)); }
 
 static int is_ident(const char *s) {
   if (!s || !(isalpha((unsigned char)*s) || *s == '_')) return 0;
@@ -116,8 +111,9 @@ static void format_span(tt_time_axis axis, int64_t v, char *buf, size_t size) {
   static const struct {
     int64_t us;
     const char *unit;
-  } units[] = {{TT_USEC_PER_DAY, "d"}, {TT_USEC_PER_HOUR, "h"}, {TT_USEC_PER_MIN, "m"},
-               {TT_USEC_PER_SEC, "s"}, {1000, "ms"},            {1, "us"}};
+  } units[] = {{TT_USEC_PER_DAY, "d"}, {TT_USEC_PER_HOUR, "h"},
+               {TT_USEC_PER_MIN, "m"}, {TT_USEC_PER_SEC, "s"},
+               {1000, "ms"},           {1, "us"}};
   for (size_t i = 0; i < sizeof units / sizeof *units; i++)
     if (v % units[i].us == 0) {
       snprintf(buf, size, "%lld%s", (long long)(v / units[i].us), units[i].unit);
@@ -130,13 +126,18 @@ static void format_span(tt_time_axis axis, int64_t v, char *buf, size_t size) {
 static tt_err parse_filter(parser *p, const yaml_node_t *n) {
   const char *s = scalar(n);
   tt_feature_filter *f = &p->fs->filter;
-  if (!s) return fail(p, n, "filter", TT_PARSE, "filter must be a string such as 'engine_running = true'");
+  if (!s)
+    return fail(p, n, "filter", TT_PARSE,
+                "filter must be a string such as 'engine_running = true'");
   const char *q = s;
-  while (isspace((unsigned char)*q)) q++;
+  while (isspace((unsigned char)*q))
+    q++;
   const char *c0 = q;
-  while (isalnum((unsigned char)*q) || *q == '_') q++;
+  while (isalnum((unsigned char)*q) || *q == '_')
+    q++;
   size_t clen = (size_t)(q - c0);
-  while (isspace((unsigned char)*q)) q++;
+  while (isspace((unsigned char)*q))
+    q++;
   static const struct {
     const char *text;
     tt_filter_op op;
@@ -151,12 +152,15 @@ static tt_err parse_filter(parser *p, const yaml_node_t *n) {
       break;
     }
   if (!clen || !optext)
-    return fail(p, n, "filter", TT_PARSE,
-                "cannot parse filter '%s': expected COLUMN OP VALUE with OP one of = != < <= > >=", s);
+    return fail(
+        p, n, "filter", TT_PARSE,
+        "cannot parse filter '%s': expected COLUMN OP VALUE with OP one of = != < <= > >=", s);
   f->column = tt_arena_strndup(p->fs->arena, c0, clen);
-  while (isspace((unsigned char)*q)) q++;
+  while (isspace((unsigned char)*q))
+    q++;
   size_t vlen = strlen(q);
-  while (vlen && isspace((unsigned char)q[vlen - 1])) vlen--;
+  while (vlen && isspace((unsigned char)q[vlen - 1]))
+    vlen--;
   char lit[256];
   if (vlen >= 2 && (q[0] == '\'' || q[0] == '"') && q[vlen - 1] == q[0]) {
     f->is_string = 1;
@@ -210,9 +214,12 @@ static tt_err check_column(parser *p, const yaml_node_t *n, const char *field,
                            int numeric) {
   if (!schema) return TT_OK;
   const tt_table_def *t = tt_schema_table(schema, table);
-  if (!t) return fail(p, n, "table", TT_SCHEMA, "unknown table '%s' in schema '%s'", table, tt_schema_name(schema));
+  if (!t)
+    return fail(p, n, "table", TT_SCHEMA, "unknown table '%s' in schema '%s'", table,
+                tt_schema_name(schema));
   int ci = tt_table_column_index(t, column);
-  if (ci < 0) return fail(p, n, field, TT_SCHEMA, "unknown column '%s' in table '%s'", column, table);
+  if (ci < 0)
+    return fail(p, n, field, TT_SCHEMA, "unknown column '%s' in table '%s'", column, table);
   if (numeric && !type_is_numeric(t->columns[ci].type))
     return fail(p, n, field, TT_SCHEMA, "column '%s' of table '%s' is %s, not numeric", column,
                 table, tt_type_name(t->columns[ci].type));
@@ -223,7 +230,8 @@ static tt_err parse_feature(parser *p, yaml_node_t *n, const tt_schema *schema,
                             tt_feature_def *fd) {
   tt_feature_set *fs = p->fs;
   if (n->type != YAML_MAPPING_NODE)
-    return fail(p, n, "features", TT_PARSE, "each feature must be a mapping {name, column, agg, window}");
+    return fail(p, n, "features", TT_PARSE,
+                "each feature must be a mapping {name, column, agg, window}");
   fd->line = node_line(n);
   fd->table = fs->source;
   fd->column = "";
@@ -237,11 +245,11 @@ static tt_err parse_feature(parser *p, yaml_node_t *n, const tt_schema *schema,
     yaml_node_t *v = yaml_document_get_node(&p->doc, pr->value);
     const char *key = scalar(k), *val = scalar(v);
     if (!key) return fail(p, k, "features", TT_PARSE, "feature keys must be strings");
-    if (!val)
-      return fail(p, v, key, TT_PARSE, "'%s' must be a single value", key);
+    if (!val) return fail(p, v, key, TT_PARSE, "'%s' must be a single value", key);
     if (!strcmp(key, "name")) {
       if (!is_ident(val))
-        return fail(p, v, "name", TT_PARSE, "feature name '%s' is not an identifier ([A-Za-z_][A-Za-z0-9_]*)", val);
+        return fail(p, v, "name", TT_PARSE,
+                    "feature name '%s' is not an identifier ([A-Za-z_][A-Za-z0-9_]*)", val);
       fd->name = dup(p, val);
     } else if (!strcmp(key, "table")) {
       fd->table = dup(p, val);
@@ -255,7 +263,8 @@ static tt_err parse_feature(parser *p, yaml_node_t *n, const tt_schema *schema,
       if (a < 0)
         return fail(p, v, key, TT_PARSE,
                     "unknown aggregation '%s' (count, sum, mean, min, max, std, first, last, "
-                    "delta, slope, rate, time_since)", val);
+                    "delta, slope, rate, time_since)",
+                    val);
       fd->agg = (tt_agg)a;
       agg_node = v;
     } else if (!strcmp(key, "window")) {
@@ -268,22 +277,26 @@ static tt_err parse_feature(parser *p, yaml_node_t *n, const tt_schema *schema,
       fd->description = dup(p, val);
     } else {
       return fail(p, k, key, TT_PARSE,
-                  "unknown key '%s' (name, table, column, code, agg, window, per, description)", key);
+                  "unknown key '%s' (name, table, column, code, agg, window, per, description)",
+                  key);
     }
-    if (!fd->table || !fd->column || !fd->code || !fd->description || (!strcmp(key, "name") && !fd->name))
+    if (!fd->table || !fd->column || !fd->code || !fd->description ||
+        (!strcmp(key, "name") && !fd->name))
       return tt_error_set(p->err, TT_NOMEM, "out of memory");
   }
   if (!fd->name) return fail(p, n, "name", TT_PARSE, "feature has no name");
   char field[160];
   snprintf(field, sizeof field, "%s.agg", fd->name);
-  if (fd->agg == TT_AGG_MAX_) return fail(p, n, field, TT_PARSE, "feature '%s' has no agg", fd->name);
+  if (fd->agg == TT_AGG_MAX_)
+    return fail(p, n, field, TT_PARSE, "feature '%s' has no agg", fd->name);
   snprintf(field, sizeof field, "%s.window", fd->name);
   if (!window_s) return fail(p, n, field, TT_PARSE, "feature '%s' has no window", fd->name);
   if (tt_features_parse_span(fs->axis, window_s, &fd->window) != 0)
     return fail(p, window_node, field, TT_PARSE, "bad window '%s' (%s)", window_s,
                 fs->axis == TT_AXIS_COUNTER ? "an integer in the counter's unit"
                                             : "a duration such as 15m, 1h, 7d, 2w, 3mo");
-  if (fd->window <= 0) return fail(p, window_node, field, TT_PARSE, "window must be greater than zero");
+  if (fd->window <= 0)
+    return fail(p, window_node, field, TT_PARSE, "window must be greater than zero");
   if (fs->tile > fd->window) {
     char a[32], b[32];
     format_span(fs->axis, fs->tile, a, sizeof a);
@@ -297,11 +310,14 @@ static tt_err parse_feature(parser *p, yaml_node_t *n, const tt_schema *schema,
                 window_s, a);
   }
   if (fd->window / fs->tile > TT_FEATURES_MAX_TILES_PER_WINDOW)
-    return fail(p, window_node, field, TT_LIMIT, "window '%s' spans more than %d tiles; use a larger tile",
-                window_s, TT_FEATURES_MAX_TILES_PER_WINDOW);
+    return fail(p, window_node, field, TT_LIMIT,
+                "window '%s' spans more than %d tiles; use a larger tile", window_s,
+                TT_FEATURES_MAX_TILES_PER_WINDOW);
   snprintf(field, sizeof field, "%s.per", fd->name);
-  if (fs->axis == TT_AXIS_COUNTER) fd->per = 1;
-  else fd->per = fd->agg == TT_AGG_TIME_SINCE ? TT_USEC_PER_SEC : TT_USEC_PER_HOUR;
+  if (fs->axis == TT_AXIS_COUNTER)
+    fd->per = 1;
+  else
+    fd->per = fd->agg == TT_AGG_TIME_SINCE ? TT_USEC_PER_SEC : TT_USEC_PER_HOUR;
   if (per_s) {
     if (fd->agg != TT_AGG_SLOPE && fd->agg != TT_AGG_RATE && fd->agg != TT_AGG_TIME_SINCE)
       return fail(p, per_node, field, TT_PARSE, "'per' applies only to slope, rate and time_since");
@@ -309,16 +325,19 @@ static tt_err parse_feature(parser *p, yaml_node_t *n, const tt_schema *schema,
       return fail(p, per_node, field, TT_PARSE, "bad 'per' value '%s'", per_s);
   }
   snprintf(field, sizeof field, "%s.column", fd->name);
-  int needs_column = !(fd->agg == TT_AGG_COUNT || fd->agg == TT_AGG_RATE || fd->agg == TT_AGG_TIME_SINCE);
+  int needs_column =
+      !(fd->agg == TT_AGG_COUNT || fd->agg == TT_AGG_RATE || fd->agg == TT_AGG_TIME_SINCE);
   if (needs_column && !*fd->column)
-    return fail(p, agg_node, field, TT_PARSE, "aggregation '%s' needs a column", tt_agg_name(fd->agg));
+    return fail(p, agg_node, field, TT_PARSE, "aggregation '%s' needs a column",
+                tt_agg_name(fd->agg));
   if (*fd->column) {
     if (!is_ident(fd->column))
       return fail(p, col_node, field, TT_PARSE, "column '%s' is not an identifier", fd->column);
     tt_err rc = check_column(p, col_node, field, schema, fd->table, fd->column, 1);
     if (rc) return rc;
   } else if (schema && !tt_schema_table(schema, fd->table)) {
-    return fail(p, n, "table", TT_SCHEMA, "unknown table '%s' in schema '%s'", fd->table, tt_schema_name(schema));
+    return fail(p, n, "table", TT_SCHEMA, "unknown table '%s' in schema '%s'", fd->table,
+                tt_schema_name(schema));
   }
   if (*fd->code) {
     snprintf(field, sizeof field, "%s.code", fd->name);
@@ -335,37 +354,55 @@ static tt_err parse_root(parser *p, const tt_schema *schema) {
   yaml_node_t *root = yaml_document_get_root_node(&p->doc);
   if (!root) return fail(p, NULL, NULL, TT_PARSE, "empty feature-set file");
   if (root->type != YAML_MAPPING_NODE)
-    return fail(p, root, NULL, TT_PARSE, "a feature set must be a mapping (name, source, tile, features …)");
+    return fail(p, root, NULL, TT_PARSE,
+                "a feature set must be a mapping (name, source, tile, features …)");
   yaml_node_t *features = NULL, *filter = NULL, *tile = NULL, *axis = NULL, *tags = NULL;
   fs->entity = "vehicle_id";
   fs->time_column = "ts";
   fs->code_column = "code";
   fs->description = "";
   /* First pass: scalars everything else depends on (source, axis, tile). */
-  for (yaml_node_pair_t *pr = root->data.mapping.pairs.start; pr < root->data.mapping.pairs.top; pr++) {
+  for (yaml_node_pair_t *pr = root->data.mapping.pairs.start; pr < root->data.mapping.pairs.top;
+       pr++) {
     yaml_node_t *k = yaml_document_get_node(&p->doc, pr->key);
     yaml_node_t *v = yaml_document_get_node(&p->doc, pr->value);
     const char *key = scalar(k);
     if (!key) return fail(p, k, NULL, TT_PARSE, "keys must be strings");
-    if (!strcmp(key, "features")) { features = v; continue; }
-    if (!strcmp(key, "tags")) { tags = v; continue; }
+    if (!strcmp(key, "features")) {
+      features = v;
+      continue;
+    }
+    if (!strcmp(key, "tags")) {
+      tags = v;
+      continue;
+    }
     const char *val = scalar(v);
     if (!val) return fail(p, v, key, TT_PARSE, "'%s' must be a single value", key);
-    if (!strcmp(key, "filter")) filter = v;
-    else if (!strcmp(key, "tile")) tile = v;
-    else if (!strcmp(key, "axis")) axis = v;
+    if (!strcmp(key, "filter"))
+      filter = v;
+    else if (!strcmp(key, "tile"))
+      tile = v;
+    else if (!strcmp(key, "axis"))
+      axis = v;
     else if (!strcmp(key, "name")) {
-      if (!is_ident(val)) return fail(p, v, "name", TT_PARSE, "name '%s' is not an identifier", val);
+      if (!is_ident(val))
+        return fail(p, v, "name", TT_PARSE, "name '%s' is not an identifier", val);
       fs->name = dup(p, val);
-    } else if (!strcmp(key, "description")) fs->description = dup(p, val);
-    else if (!strcmp(key, "entity")) fs->entity = dup(p, val);
-    else if (!strcmp(key, "time")) fs->time_column = dup(p, val);
-    else if (!strcmp(key, "source")) fs->source = dup(p, val);
-    else if (!strcmp(key, "code_column")) fs->code_column = dup(p, val);
+    } else if (!strcmp(key, "description"))
+      fs->description = dup(p, val);
+    else if (!strcmp(key, "entity"))
+      fs->entity = dup(p, val);
+    else if (!strcmp(key, "time"))
+      fs->time_column = dup(p, val);
+    else if (!strcmp(key, "source"))
+      fs->source = dup(p, val);
+    else if (!strcmp(key, "code_column"))
+      fs->code_column = dup(p, val);
     else
       return fail(p, k, key, TT_PARSE,
                   "unknown key '%s' (name, description, tags, entity, time, source, axis, filter, "
-                  "tile, code_column, features)", key);
+                  "tile, code_column, features)",
+                  key);
   }
   if (!fs->name) return fail(p, root, "name", TT_PARSE, "feature set has no name");
   if (!fs->source) return fail(p, root, "source", TT_PARSE, "feature set has no source table");
@@ -374,17 +411,23 @@ static tt_err parse_root(parser *p, const tt_schema *schema) {
   fs->axis = TT_AXIS_TIMESTAMP;
   if (schema) {
     const tt_table_def *t = tt_schema_table(schema, fs->source);
-    if (!t) return fail(p, root, "source", TT_SCHEMA, "unknown table '%s' in schema '%s'", fs->source, tt_schema_name(schema));
+    if (!t)
+      return fail(p, root, "source", TT_SCHEMA, "unknown table '%s' in schema '%s'", fs->source,
+                  tt_schema_name(schema));
     fs->axis = t->axis;
   }
   if (axis) {
     const char *a = scalar(axis);
     tt_time_axis ax;
-    if (!strcmp(a, "timestamp")) ax = TT_AXIS_TIMESTAMP;
-    else if (!strcmp(a, "counter")) ax = TT_AXIS_COUNTER;
-    else return fail(p, axis, "axis", TT_PARSE, "axis must be timestamp or counter, not '%s'", a);
+    if (!strcmp(a, "timestamp"))
+      ax = TT_AXIS_TIMESTAMP;
+    else if (!strcmp(a, "counter"))
+      ax = TT_AXIS_COUNTER;
+    else
+      return fail(p, axis, "axis", TT_PARSE, "axis must be timestamp or counter, not '%s'", a);
     if (schema && ax != fs->axis)
-      return fail(p, axis, "axis", TT_SCHEMA, "axis '%s' disagrees with table '%s' of the schema", a, fs->source);
+      return fail(p, axis, "axis", TT_SCHEMA, "axis '%s' disagrees with table '%s' of the schema",
+                  a, fs->source);
     fs->axis = ax;
   }
   if (!tile) return fail(p, root, "tile", TT_PARSE, "feature set has no tile size");
@@ -412,7 +455,8 @@ static tt_err parse_root(parser *p, const tt_schema *schema) {
   }
   if (!features || features->type != YAML_SEQUENCE_NODE ||
       features->data.sequence.items.top == features->data.sequence.items.start)
-    return fail(p, features ? features : root, "features", TT_PARSE, "feature set needs a non-empty list of features");
+    return fail(p, features ? features : root, "features", TT_PARSE,
+                "feature set needs a non-empty list of features");
   size_t n = (size_t)(features->data.sequence.items.top - features->data.sequence.items.start);
   if (n > TT_FEATURES_MAX)
     return fail(p, features, "features", TT_LIMIT, "more than %d features", TT_FEATURES_MAX);
@@ -425,7 +469,8 @@ static tt_err parse_root(parser *p, const tt_schema *schema) {
     fs->nfeatures++;
     const char *nm = fs->features[i].name;
     if (!strcmp(nm, fs->entity) || !strcmp(nm, fs->time_column))
-      return fail(p, f, "name", TT_PARSE, "feature name '%s' clashes with the entity/time column", nm);
+      return fail(p, f, "name", TT_PARSE, "feature name '%s' clashes with the entity/time column",
+                  nm);
     for (size_t j = 0; j < i; j++)
       if (!strcmp(fs->features[j].name, nm))
         return fail(p, f, "name", TT_PARSE, "duplicate feature name '%s' (first on line %ld)", nm,
@@ -495,7 +540,11 @@ tt_err tt_feature_set_parse_file(const char *path, const tt_schema *schema, tt_f
       return tt_error_at(err, path, 0, NULL);
     }
     char *nb = realloc(buf, cap * 2);
-    if (!nb) { free(buf); buf = NULL; break; }
+    if (!nb) {
+      free(buf);
+      buf = NULL;
+      break;
+    }
     buf = nb;
     cap *= 2;
   }
@@ -535,9 +584,13 @@ static void sb_put(sbuf *b, const char *s, size_t n) {
   if (b->oom) return;
   if (b->len + n + 1 > b->cap) {
     size_t cap = b->cap ? b->cap : 1024;
-    while (cap < b->len + n + 1) cap *= 2;
+    while (cap < b->len + n + 1)
+      cap *= 2;
     char *np = realloc(b->p, cap);
-    if (!np) { b->oom = 1; return; }
+    if (!np) {
+      b->oom = 1;
+      return;
+    }
     b->p = np;
     b->cap = cap;
   }
@@ -549,7 +602,10 @@ static void sb_str(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
 static void sb_json(sbuf *b, const char *s) {
   size_t need = strlen(s) * 6 + 3;
   char small[512], *tmp = need <= sizeof small ? small : malloc(need);
-  if (!tmp) { b->oom = 1; return; }
+  if (!tmp) {
+    b->oom = 1;
+    return;
+  }
   sb_str(b, "\"");
   tt_json_escape(tmp, need, s);
   sb_str(b, tmp);
@@ -584,8 +640,10 @@ static tt_err build_json(tt_feature_set *fs, tt_error *err) {
   sb_kv(&b, "axis", fs->axis == TT_AXIS_COUNTER ? "counter" : "timestamp", 1);
   sb_kv(&b, "source", fs->source, 1);
   sb_kv(&b, "code_column", fs->code_column, 1);
-  if (fs->filter.op) sb_kv(&b, "filter", fs->filter.text, 1);
-  else sb_str(&b, ",\"filter\":null");
+  if (fs->filter.op)
+    sb_kv(&b, "filter", fs->filter.text, 1);
+  else
+    sb_str(&b, ",\"filter\":null");
   sb_ki(&b, "tile", fs->tile);
   sb_str(&b, ",\"features\":[");
   for (size_t i = 0; i < fs->nfeatures; i++) {

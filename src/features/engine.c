@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "features/internal.h"
-#include "telltale/hash.h"
 #include "features/tile.h"
+#include "telltale/hash.h"
 
 static int find_table(const tt_feature_set *fs, const char *name) {
   for (size_t i = 0; i < fs->ntables; i++)
@@ -69,7 +69,8 @@ tt_err tt_fengine_new(const tt_feature_set *fs, tt_fengine **out, tt_error *err)
 
 void tt_fengine_destroy(tt_fengine *e) {
   if (!e) return;
-  for (size_t k = 0; k < e->ninputs; k++) free(e->inputs[k].feat);
+  for (size_t k = 0; k < e->ninputs; k++)
+    free(e->inputs[k].feat);
   free(e->inputs);
   free(e);
 }
@@ -86,12 +87,14 @@ tt_fstate *tt_fstate_new(const tt_fengine *e) {
 
 void tt_fstate_destroy(tt_fstate *st) {
   if (!st) return;
-  for (size_t k = 0; k < st->ninputs; k++) free(st->rings[k].t);
+  for (size_t k = 0; k < st->ninputs; k++)
+    free(st->rings[k].t);
   free(st);
 }
 
 void tt_fstate_reset(tt_fstate *st) {
-  for (size_t k = 0; k < st->ninputs; k++) st->rings[k].n = 0;
+  for (size_t k = 0; k < st->ninputs; k++)
+    st->rings[k].n = 0;
   st->latest = INT64_MIN;
   st->folded = st->dropped = st->skipped = 0;
 }
@@ -102,7 +105,8 @@ uint64_t tt_fstate_dropped(const tt_fstate *st) { return st->dropped; }
 
 size_t tt_fstate_bytes(const tt_fstate *st) {
   size_t b = sizeof *st + st->ninputs * sizeof(tt__ring);
-  for (size_t k = 0; k < st->ninputs; k++) b += st->rings[k].cap * sizeof(tt__tile);
+  for (size_t k = 0; k < st->ninputs; k++)
+    b += st->rings[k].cap * sizeof(tt__tile);
   return b;
 }
 
@@ -111,12 +115,13 @@ size_t tt_fstate_bytes(const tt_fstate *st) {
  * at least 32 tiles (stale tiles in between are never merged — evaluation
  * stops at the window's first tile — and cost at most 32 tiles of memory). */
 static void prune(const tt_fengine *e, tt_fstate *st) {
-  int64_t k = tt__tile_of(st->latest, e->fs->tile);
+  int64_t k = st->latest_tile;
   for (size_t i = 0; i < st->ninputs; i++) {
     tt__ring *r = &st->rings[i];
     int64_t lo = k - e->inputs[i].max_tiles + 1;
     size_t drop = 0;
-    while (drop < r->n && r->t[drop].idx < lo) drop++;
+    while (drop < r->n && r->t[drop].idx < lo)
+      drop++;
     if (drop >= 32 || (drop && drop == r->n)) {
       memmove(r->t, r->t + drop, (r->n - drop) * sizeof *r->t);
       r->n -= drop;
@@ -126,9 +131,11 @@ static void prune(const tt_fengine *e, tt_fstate *st) {
 
 void tt__fstate_touch(const tt_fengine *e, tt_fstate *st, int64_t t) {
   if (t > st->latest) {
-    int64_t old = st->latest == INT64_MIN ? INT64_MIN : tt__tile_of(st->latest, e->fs->tile);
+    int64_t k = tt__tile_of(t, e->fs->tile);
+    int moved = st->latest == INT64_MIN || k != st->latest_tile;
     st->latest = t;
-    if (tt__tile_of(t, e->fs->tile) != old) prune(e, st);
+    st->latest_tile = k;
+    if (moved) prune(e, st);
   }
 }
 
@@ -137,8 +144,7 @@ tt_err tt__fstate_fold_value(const tt_fengine *e, tt_fstate *st, size_t in, int6
   const tt__input *inp = &e->inputs[in];
   int64_t idx = tt__tile_of(t, e->fs->tile);
   /* Too late to matter: older than every window still answerable. */
-  if (st->latest != INT64_MIN &&
-      idx < tt__tile_of(st->latest, e->fs->tile) - inp->max_tiles + 1) {
+  if (st->latest != INT64_MIN && idx < st->latest_tile - inp->max_tiles + 1) {
     st->dropped++;
     return TT_OK;
   }
@@ -162,11 +168,15 @@ static int col_of(const tt_batch *b, const char *name) { return tt_batch_column(
 
 static double num_at(const tt_vector *v, size_t r) {
   switch (v->type) {
-  case TT_TYPE_DOUBLE: return v->v.f64[r];
+  case TT_TYPE_DOUBLE:
+    return v->v.f64[r];
   case TT_TYPE_INT64:
-  case TT_TYPE_TIMESTAMP: return (double)v->v.i64[r];
-  case TT_TYPE_BOOL: return v->v.b[r] ? 1.0 : 0.0;
-  default: return NAN;
+  case TT_TYPE_TIMESTAMP:
+    return (double)v->v.i64[r];
+  case TT_TYPE_BOOL:
+    return v->v.b[r] ? 1.0 : 0.0;
+  default:
+    return NAN;
   }
 }
 
@@ -179,13 +189,20 @@ static int filter_pass(const tt_feature_filter *f, const tt_vector *v, size_t r)
   }
   double x = num_at(v, r);
   switch (f->op) {
-  case TT_FILTER_EQ: return x == f->number;
-  case TT_FILTER_NE: return x != f->number;
-  case TT_FILTER_LT: return x < f->number;
-  case TT_FILTER_LE: return x <= f->number;
-  case TT_FILTER_GT: return x > f->number;
-  case TT_FILTER_GE: return x >= f->number;
-  default: return 1;
+  case TT_FILTER_EQ:
+    return x == f->number;
+  case TT_FILTER_NE:
+    return x != f->number;
+  case TT_FILTER_LT:
+    return x < f->number;
+  case TT_FILTER_LE:
+    return x <= f->number;
+  case TT_FILTER_GT:
+    return x > f->number;
+  case TT_FILTER_GE:
+    return x >= f->number;
+  default:
+    return 1;
   }
 }
 
@@ -206,7 +223,8 @@ tt__binding *tt__fengine_bind(const tt_fengine *e, const char *table, const tt_b
   bd->time_col = col_of(b, fs->time_column);
   if (bd->time_col < 0 || (b->cols[bd->time_col].type != TT_TYPE_TIMESTAMP &&
                            b->cols[bd->time_col].type != TT_TYPE_INT64)) {
-    tt_error_set(err, TT_SCHEMA, "table '%s' has no int64/timestamp column '%s'", table, fs->time_column);
+    tt_error_set(err, TT_SCHEMA, "table '%s' has no int64/timestamp column '%s'", table,
+                 fs->time_column);
     tt_error_at(err, NULL, 0, fs->time_column);
     goto fail;
   }
@@ -218,7 +236,8 @@ tt__binding *tt__fengine_bind(const tt_fengine *e, const char *table, const tt_b
     if (in->table != tab) continue;
     uses_filter |= in->filtered;
     if (*in->code && (bd->code_col < 0 || b->cols[bd->code_col].type != TT_TYPE_STRING)) {
-      tt_error_set(err, TT_SCHEMA, "table '%s' has no string column '%s' for event codes", table, fs->code_column);
+      tt_error_set(err, TT_SCHEMA, "table '%s' has no string column '%s' for event codes", table,
+                   fs->code_column);
       tt_error_at(err, NULL, 0, fs->code_column);
       goto fail;
     }
@@ -233,7 +252,8 @@ tt__binding *tt__fengine_bind(const tt_fengine *e, const char *table, const tt_b
   if (uses_filter) {
     bd->filter_col = col_of(b, fs->filter.column);
     if (bd->filter_col < 0) {
-      tt_error_set(err, TT_SCHEMA, "table '%s' has no column '%s' (used by the filter)", table, fs->filter.column);
+      tt_error_set(err, TT_SCHEMA, "table '%s' has no column '%s' (used by the filter)", table,
+                   fs->filter.column);
       tt_error_at(err, NULL, 0, "filter");
       goto fail;
     }
@@ -250,7 +270,8 @@ tt_err tt__fengine_fold_row(const tt_fengine *e, const tt__binding *bd, tt_fstat
   if (bd->table < 0) return TT_OK;
   const tt_vector *tv = &b->cols[bd->time_col];
   if (!tv->valid[r]) {
-    tt_error_set(err, TT_INVALID, "row %zu of table '%s' has no time", r + 1, fs->tables[bd->table]);
+    tt_error_set(err, TT_INVALID, "row %zu of table '%s' has no time", r + 1,
+                 fs->tables[bd->table]);
     return tt_error_at(err, NULL, (long)r + 1, fs->time_column);
   }
   int64_t t = tv->v.i64[r];
@@ -283,7 +304,8 @@ tt_err tt_fengine_fold(const tt_fengine *e, tt_fstate *st, const char *table, co
   tt__binding *bd = tt__fengine_bind(e, table, b, err);
   if (!bd) return err ? err->code : TT_SCHEMA;
   tt_err rc = TT_OK;
-  for (size_t r = begin; r < end && rc == TT_OK; r++) rc = tt__fengine_fold_row(e, bd, st, b, r, err);
+  for (size_t r = begin; r < end && rc == TT_OK; r++)
+    rc = tt__fengine_fold_row(e, bd, st, b, r, err);
   free(bd);
   return rc;
 }
@@ -298,7 +320,8 @@ tt_err tt_fengine_eval(const tt_fengine *e, const tt_fstate *st, tt_time t, doub
     tt_time_format(t, a, sizeof a);
     tt_time_format(st->latest, b, sizeof b);
     return tt_error_set(err, TT_INVALID,
-                        "cannot evaluate as of %s: the state holds an event at %s (look-ahead)", a, b);
+                        "cannot evaluate as of %s: the state holds an event at %s (look-ahead)", a,
+                        b);
   }
   int64_t k = tt__tile_of(t, fs->tile);
   for (size_t i = 0; i < e->ninputs; i++) {

@@ -39,10 +39,10 @@ struct tt_feature_set {
  * cannot change it: integer sums, min/max, and first/last ordered by
  * (time, value). */
 typedef struct tt__tile {
-  int64_t idx; /* tt__tile_of(time): the tile (idx·T − T, idx·T] */
-  int64_t n;   /* valid values (rows, for row-count inputs) */
-  tt_i128 sum; /* Σ xq, xq = round(x * 2^TT_FX_BITS) */
-  tt_i128 sq;  /* Σ xq² */
+  int64_t idx;          /* tt__tile_of(time): the tile (idx·T − T, idx·T] */
+  int64_t n;            /* valid values (rows, for row-count inputs) */
+  tt_i128 sum;          /* Σ xq, xq = round(x * 2^TT_FX_BITS) */
+  tt_i128 sq;           /* Σ xq² */
   tt_i128 st, stt, stx; /* Σ dt, Σ dt², Σ dt·xq; dt = time - idx * tile (<= 0) */
   double min, max;
   int64_t ft, lt; /* first / last time */
@@ -63,7 +63,7 @@ typedef struct tt__input {
   int64_t max_tiles;  /* longest window of its features, in tiles */
   int slope;          /* a slope feature reads it: merge the slope sums */
   size_t nfeat;
-  int *feat;          /* feature indices, sorted by window ascending */
+  int *feat; /* feature indices, sorted by window ascending */
 } tt__input;
 
 struct tt_fengine {
@@ -74,6 +74,7 @@ struct tt_fengine {
 
 struct tt_fstate {
   tt_time latest;
+  int64_t latest_tile; /* tt__tile_of(latest), cached: used on every fold */
   uint64_t folded, dropped, skipped;
   size_t ninputs;
   tt__ring rings[];

@@ -59,7 +59,8 @@ typedef struct worker {
 static tt_err db_exec(duckdb_connection con, const char *sql, tt_error *err) {
   duckdb_result r;
   tt_err rc = TT_OK;
-  if (duckdb_query(con, sql, &r) != DuckDBSuccess) rc = tt_error_set(err, TT_DB, "%s", duckdb_result_error(&r));
+  if (duckdb_query(con, sql, &r) != DuckDBSuccess)
+    rc = tt_error_set(err, TT_DB, "%s", duckdb_result_error(&r));
   duckdb_destroy_result(&r);
   return rc;
 }
@@ -83,7 +84,8 @@ void tt__table_select(const tt_fengine *eng, const char *table, tt__select *sel)
   if (counter)
     w = snprintf(p, left, ", CAST(%s AS BIGINT)", tt__sql_ident(fs->time_column, id, sizeof id));
   else
-    w = snprintf(p, left, ", epoch_us(CAST(%s AS TIMESTAMP))", tt__sql_ident(fs->time_column, id, sizeof id));
+    w = snprintf(p, left, ", epoch_us(CAST(%s AS TIMESTAMP))",
+                 tt__sql_ident(fs->time_column, id, sizeof id));
   p += w, left -= (size_t)w;
   for (size_t k = 0; k < eng->ninputs; k++) {
     const tt__input *in = &eng->inputs[k];
@@ -121,22 +123,27 @@ static void time_pred(build *bd, char *buf, size_t size) {
   char id[300];
   tt__sql_ident(bd->fs->time_column, id, sizeof id);
   if (bd->counter_axis)
-    snprintf(buf, size, "%s >= %lld AND %s <= %lld", id, (long long)bd->read_lo, id, (long long)bd->read_hi);
+    snprintf(buf, size, "%s >= %lld AND %s <= %lld", id, (long long)bd->read_lo, id,
+             (long long)bd->read_hi);
   else
     snprintf(buf, size, "%s >= make_timestamp(%lld) AND %s <= make_timestamp(%lld)", id,
              (long long)bd->read_lo, id, (long long)bd->read_hi);
 }
 
 /* Append one output row. NaN (missing) becomes NULL. */
-static tt_err append_row(build *bd, duckdb_appender app, const char *veh, int64_t t, const double *vals,
-                         tt_error *err) {
+static tt_err append_row(build *bd, duckdb_appender app, const char *veh, int64_t t,
+                         const double *vals, tt_error *err) {
   duckdb_append_varchar(app, veh);
-  if (bd->counter_axis) duckdb_append_int64(app, t);
-  else duckdb_append_timestamp(app, (duckdb_timestamp){t});
+  if (bd->counter_axis)
+    duckdb_append_int64(app, t);
+  else
+    duckdb_append_timestamp(app, (duckdb_timestamp){t});
   size_t nf = bd->fs->nfeatures;
   for (size_t i = 0; i < nf; i++) {
-    if (isnan(vals[i])) duckdb_append_null(app);
-    else duckdb_append_double(app, vals[i]);
+    if (isnan(vals[i]))
+      duckdb_append_null(app);
+    else
+      duckdb_append_double(app, vals[i]);
   }
   if (duckdb_appender_end_row(app) != DuckDBSuccess)
     return tt_error_set(err, TT_DB, "%s", duckdb_appender_error(app));
@@ -210,7 +217,8 @@ static void *worker_run(void *arg) {
     char q[512];
     snprintf(q, sizeof q,
              "SELECT v, t FROM spine WHERE v IN (SELECT v FROM sel_%d) AND t >= %lld AND t <= %lld "
-             "ORDER BY 1, 2", w->index, (long long)bd->from, (long long)bd->to);
+             "ORDER BY 1, 2",
+             w->index, (long long)bd->from, (long long)bd->to);
     rc = tt__cursor_open(&cur[spine_ix], bd->db, q, 2, sn, stypes, err);
     open[spine_ix] = 1;
     if (rc) goto out;
@@ -299,8 +307,10 @@ static void *worker_run(void *arg) {
         w->spine_rows++;
       }
       if (!bd->has_spine) {
-        if (t > INT64_MAX - bd->o->every) more = 0;
-        else t += bd->o->every;
+        if (t > INT64_MAX - bd->o->every)
+          more = 0;
+        else
+          t += bd->o->every;
       }
     }
     /* Events after the vehicle's last spine point are not needed. */
@@ -366,7 +376,8 @@ static tt_err shard_vehicles(build *bd, duckdb_connection con, char ***out, size
       if (sql)
         snprintf(sql, len,
                  "SELECT DISTINCT CAST(%s AS VARCHAR) FROM read_parquet(%s, union_by_name=true, "
-                 "hive_partitioning=false) WHERE %s AND %s IS NOT NULL", ent, bd->tabs[i].list, pred, ent);
+                 "hive_partitioning=false) WHERE %s AND %s IS NOT NULL",
+                 ent, bd->tabs[i].list, pred, ent);
     }
     if (!sql) return tt_error_set(err, TT_NOMEM, "out of memory");
     duckdb_result r;
@@ -379,7 +390,8 @@ static tt_err shard_vehicles(build *bd, duckdb_connection con, char ***out, size
       for (idx_t k = 0; k < rows && rc == TT_OK; k++) {
         char *s = duckdb_value_varchar(&r, 0, k);
         if (!s) continue;
-        if (tt_features_shard_of(s, strlen(s), bd->o->nshards ? bd->o->nshards : 1) != bd->o->shard) {
+        if (tt_features_shard_of(s, strlen(s), bd->o->nshards ? bd->o->nshards : 1) !=
+            bd->o->shard) {
           duckdb_free(s);
           continue;
         }
@@ -395,8 +407,10 @@ static tt_err shard_vehicles(build *bd, duckdb_connection con, char ***out, size
         }
         v[n] = strdup(s);
         duckdb_free(s);
-        if (!v[n]) rc = tt_error_set(err, TT_NOMEM, "out of memory");
-        else n++;
+        if (!v[n])
+          rc = tt_error_set(err, TT_NOMEM, "out of memory");
+        else
+          n++;
       }
     }
     duckdb_destroy_result(&r);
@@ -437,9 +451,13 @@ static tt_err write_manifest(build *bd, const char *path, const char *parquet,
     fprintf(f, ",\"from\":\"%s\",\"to\":\"%s\"", tt_time_format(bd->from, a, sizeof a),
             tt_time_format(bd->to, b, sizeof b));
   fprintf(f, ",\"every\":%lld,\"spine\":", (long long)bd->o->every);
-  if (bd->o->spine_file) tt_json_write_string(f, bd->o->spine_file);
-  else fputs("null", f);
-  fprintf(f, ",\"shard\":%u,\"nshards\":%u,\"vehicles\":%llu,\"rows_read\":%llu,\"spine_rows\":%llu,\"files\":{",
+  if (bd->o->spine_file)
+    tt_json_write_string(f, bd->o->spine_file);
+  else
+    fputs("null", f);
+  fprintf(f,
+          ",\"shard\":%u,\"nshards\":%u,\"vehicles\":%llu,\"rows_read\":%llu,\"spine_rows\":%llu,"
+          "\"files\":{",
           bd->o->shard, bd->o->nshards ? bd->o->nshards : 1, (unsigned long long)s->vehicles,
           (unsigned long long)s->rows_read, (unsigned long long)s->spine_rows);
   for (size_t i = 0; i < bd->ntabs; i++) {
@@ -470,9 +488,15 @@ static tt_err data_range(build *bd, duckdb_connection con, tt_error *err) {
   char *sql = malloc(len);
   if (!sql) return tt_error_set(err, TT_NOMEM, "out of memory");
   if (bd->counter_axis)
-    snprintf(sql, len, "SELECT min(CAST(%s AS BIGINT)), max(CAST(%s AS BIGINT)) FROM read_parquet(%s, union_by_name=true, hive_partitioning=false)", id, id, src->list);
+    snprintf(sql, len,
+             "SELECT min(CAST(%s AS BIGINT)), max(CAST(%s AS BIGINT)) FROM read_parquet(%s, "
+             "union_by_name=true, hive_partitioning=false)",
+             id, id, src->list);
   else
-    snprintf(sql, len, "SELECT min(epoch_us(CAST(%s AS TIMESTAMP))), max(epoch_us(CAST(%s AS TIMESTAMP))) FROM read_parquet(%s, union_by_name=true, hive_partitioning=false)", id, id, src->list);
+    snprintf(sql, len,
+             "SELECT min(epoch_us(CAST(%s AS TIMESTAMP))), max(epoch_us(CAST(%s AS TIMESTAMP))) "
+             "FROM read_parquet(%s, union_by_name=true, hive_partitioning=false)",
+             id, id, src->list);
   duckdb_result r;
   tt_err rc = TT_OK;
   if (duckdb_query(con, sql, &r) != DuckDBSuccess) {
@@ -499,7 +523,8 @@ tt_err tt_features_build(const tt_feature_set *fs, const tt_features_build_opts 
   pthread_t *th = NULL;
   char *copy_sql = NULL;
   uint32_t nsh = o->nshards ? o->nshards : 1;
-  if (o->shard >= nsh) return tt_error_set(err, TT_INVALID, "shard %u is not below %u", o->shard, nsh);
+  if (o->shard >= nsh)
+    return tt_error_set(err, TT_INVALID, "shard %u is not below %u", o->shard, nsh);
   if (!o->spine_file && o->every <= 0)
     return tt_error_set(err, TT_INVALID, "give a spine file or a positive --every");
   bd.counter_axis = fs->axis == TT_AXIS_COUNTER;
@@ -532,7 +557,9 @@ tt_err tt_features_build(const tt_feature_set *fs, const tt_features_build_opts 
   if ((rc = tt_mkdirs(bd.tmpdir, err))) goto out;
   {
     char q[4400];
-    snprintf(q, sizeof q, "SET threads=%d; SET TimeZone='UTC'; SET temp_directory='%s'; SET preserve_insertion_order=false",
+    snprintf(q, sizeof q,
+             "SET threads=%d; SET TimeZone='UTC'; SET temp_directory='%s'; SET "
+             "preserve_insertion_order=false",
              bd.nthreads, bd.tmpdir);
     if ((rc = db_exec(con, q, err))) goto out;
   }
@@ -548,10 +575,10 @@ tt_err tt_features_build(const tt_feature_set *fs, const tt_features_build_opts 
     char *q2 = qp ? malloc(len) : NULL;
     if (q2)
       snprintf(q2, len,
-               "CREATE TABLE spine AS SELECT CAST(%s AS VARCHAR) AS v, %s%s%s AS t FROM %s(%s)", ent,
-               bd.counter_axis ? "CAST(" : "epoch_us(CAST(", tid,
-               bd.counter_axis ? " AS BIGINT)" : " AS TIMESTAMP))", parquet ? "read_parquet" : "read_csv_auto",
-               qp);
+               "CREATE TABLE spine AS SELECT CAST(%s AS VARCHAR) AS v, %s%s%s AS t FROM %s(%s)",
+               ent, bd.counter_axis ? "CAST(" : "epoch_us(CAST(", tid,
+               bd.counter_axis ? " AS BIGINT)" : " AS TIMESTAMP))",
+               parquet ? "read_parquet" : "read_csv_auto", qp);
     free(qp);
     if (!q2) {
       rc = tt_error_set(err, TT_NOMEM, "out of memory");
@@ -582,8 +609,9 @@ tt_err tt_features_build(const tt_feature_set *fs, const tt_features_build_opts 
       dlo = tt_time_day(bd.read_lo);
       dhi = tt_time_day(bd.read_hi);
     } else {
-      bd.read_lo = bd.from == INT64_MIN ? INT64_MIN
-                                        : (tt__tile_of(bd.from, fs->tile) - fs->max_window / fs->tile) * fs->tile;
+      bd.read_lo = bd.from == INT64_MIN
+                       ? INT64_MIN
+                       : (tt__tile_of(bd.from, fs->tile) - fs->max_window / fs->tile) * fs->tile;
       bd.read_hi = bd.to;
     }
     for (size_t i = 0; i < bd.ntabs; i++) {
@@ -592,14 +620,16 @@ tt_err tt_features_build(const tt_feature_set *fs, const tt_features_build_opts 
       free(tq->list);
       tq->list = NULL;
       tq->name = fs->tables[i];
-      if ((rc = tt__lake_files(o->lake, tq->name, dlo, dhi, &tq->files, &tq->nfiles, err))) goto out;
+      if ((rc = tt__lake_files(o->lake, tq->name, dlo, dhi, &tq->files, &tq->nfiles, err)))
+        goto out;
       if (!(tq->list = tt__sql_path_list(tq->files, tq->nfiles))) {
         rc = tt_error_set(err, TT_NOMEM, "out of memory");
         goto out;
       }
     }
     if (pass == 0 && bd.tabs[0].nfiles == 0) {
-      rc = tt_error_set(err, TT_NOTFOUND, "no Parquet files for table '%s' in the lake", fs->source);
+      rc =
+          tt_error_set(err, TT_NOTFOUND, "no Parquet files for table '%s' in the lake", fs->source);
       tt_error_at(err, o->lake, 0, NULL);
       goto out;
     }
@@ -612,8 +642,10 @@ tt_err tt_features_build(const tt_feature_set *fs, const tt_features_build_opts 
     }
     if (bd.from == INT64_MIN || bd.to == INT64_MAX) break; /* no data at all */
   }
-  for (size_t i = 0; i < bd.ntabs; i++) plan_table(&bd, &bd.tabs[i]);
-  for (size_t i = 0; i < bd.ntabs; i++) stats->files_read += bd.tabs[i].nfiles;
+  for (size_t i = 0; i < bd.ntabs; i++)
+    plan_table(&bd, &bd.tabs[i]);
+  for (size_t i = 0; i < bd.ntabs; i++)
+    stats->files_read += bd.tabs[i].nfiles;
   if (bd.from != INT64_MIN && bd.to != INT64_MAX) {
     if ((rc = shard_vehicles(&bd, con, &veh, &nveh, err))) goto out;
   }
@@ -628,11 +660,13 @@ tt_err tt_features_build(const tt_feature_set *fs, const tt_features_build_opts 
     }
     for (int w = 0; w < bd.nthreads && !rc; w++) {
       char id[300];
-      size_t p = (size_t)snprintf(q, len, "CREATE TABLE out_%d (%s VARCHAR, ", w, tt__sql_ident(fs->entity, id, sizeof id));
+      size_t p = (size_t)snprintf(q, len, "CREATE TABLE out_%d (%s VARCHAR, ", w,
+                                  tt__sql_ident(fs->entity, id, sizeof id));
       p += (size_t)snprintf(q + p, len - p, "%s %s", tt__sql_ident(fs->time_column, id, sizeof id),
                             bd.counter_axis ? "BIGINT" : "TIMESTAMP");
       for (size_t i = 0; i < fs->nfeatures; i++)
-        p += (size_t)snprintf(q + p, len - p, ", %s DOUBLE", tt__sql_ident(fs->features[i].name, id, sizeof id));
+        p += (size_t)snprintf(q + p, len - p, ", %s DOUBLE",
+                              tt__sql_ident(fs->features[i].name, id, sizeof id));
       snprintf(q + p, len - p, "); CREATE TABLE sel_%d (v VARCHAR)", w);
       rc = db_exec(con, q, err);
       if (rc) break;
@@ -648,7 +682,8 @@ tt_err tt_features_build(const tt_feature_set *fs, const tt_features_build_opts 
         duckdb_append_varchar(a, veh[i]);
         duckdb_appender_end_row(a);
       }
-      if (duckdb_appender_destroy(&a) != DuckDBSuccess) rc = tt_error_set(err, TT_DB, "appending the vehicle list failed");
+      if (duckdb_appender_destroy(&a) != DuckDBSuccess)
+        rc = tt_error_set(err, TT_DB, "appending the vehicle list failed");
     }
     free(q);
     if (rc) goto out;
@@ -671,7 +706,8 @@ tt_err tt_features_build(const tt_feature_set *fs, const tt_features_build_opts 
       }
       started++;
     }
-    for (int w = 0; w < started; w++) pthread_join(th[w], NULL);
+    for (int w = 0; w < started; w++)
+      pthread_join(th[w], NULL);
     for (int w = 0; w < bd.nthreads; w++) {
       if (ws[w].rc && !rc) {
         rc = ws[w].rc;
@@ -684,8 +720,10 @@ tt_err tt_features_build(const tt_feature_set *fs, const tt_features_build_opts 
     if (rc) goto out;
   }
   /* One Parquet file, sorted, written under a temporary name. */
-  if (o->out_path) snprintf(stats->out_path, sizeof stats->out_path, "%s", o->out_path);
-  else tt_features_build_path(fs, o->lake, o->shard, nsh, stats->out_path, sizeof stats->out_path);
+  if (o->out_path)
+    snprintf(stats->out_path, sizeof stats->out_path, "%s", o->out_path);
+  else
+    tt_features_build_path(fs, o->lake, o->shard, nsh, stats->out_path, sizeof stats->out_path);
   {
     char dir[1024];
     snprintf(dir, sizeof dir, "%s", stats->out_path);
@@ -706,10 +744,12 @@ tt_err tt_features_build(const tt_feature_set *fs, const tt_features_build_opts 
     }
     size_t p = (size_t)snprintf(copy_sql, len, "COPY (SELECT * FROM (");
     for (int w = 0; w < bd.nthreads; w++)
-      p += (size_t)snprintf(copy_sql + p, len - p, "%sSELECT * FROM out_%d", w ? " UNION ALL " : "", w);
+      p += (size_t)snprintf(copy_sql + p, len - p, "%sSELECT * FROM out_%d", w ? " UNION ALL " : "",
+                            w);
     /* a one-element list literal: strip the brackets for COPY TO */
     lit[strlen(lit) - 1] = '\0';
-    snprintf(copy_sql + p, len - p, ") ORDER BY 1, 2) TO %s (FORMAT parquet, COMPRESSION zstd)", lit + 1);
+    snprintf(copy_sql + p, len - p, ") ORDER BY 1, 2) TO %s (FORMAT parquet, COMPRESSION zstd)",
+             lit + 1);
     free(lit);
     if ((rc = db_exec(con, copy_sql, err))) goto out;
     if ((rc = tt_commit_file(tmp, stats->out_path, err))) goto out;
@@ -725,7 +765,8 @@ out:
   free(copy_sql);
   free(ws);
   free(th);
-  for (size_t i = 0; i < nveh; i++) free(veh[i]);
+  for (size_t i = 0; i < nveh; i++)
+    free(veh[i]);
   free(veh);
   if (con) duckdb_disconnect(&con);
   if (bd.db) duckdb_close(&bd.db);

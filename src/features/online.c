@@ -44,7 +44,8 @@ static mem_entry *mem_find(mem *m, const char *veh, int create) {
     for (size_t i = 0; i < m->cap; i++) {
       if (!m->e[i].veh) continue;
       size_t j = hash_str(m->e[i].veh) & (cap - 1);
-      while (ne[j].veh) j = (j + 1) & (cap - 1);
+      while (ne[j].veh)
+        j = (j + 1) & (cap - 1);
       ne[j] = m->e[i];
     }
     free(m->e);
@@ -70,13 +71,15 @@ static tt_err mem_load(tt_online *on, size_t n, const char *const *veh, tt_fstat
   *owned = 1;
   for (size_t i = 0; i < n; i++) {
     mem_entry *e = mem_find(m, veh[i], 1);
-    if (!e || (!e->st && !(e->st = tt_fstate_new(on->eng)))) return tt_error_set(err, TT_NOMEM, "out of memory");
+    if (!e || (!e->st && !(e->st = tt_fstate_new(on->eng))))
+      return tt_error_set(err, TT_NOMEM, "out of memory");
     st[i] = e->st;
   }
   return TT_OK;
 }
 
-static tt_err mem_put(tt_online *on, const char *veh, const double *vals, tt_time as_of, tt_error *err) {
+static tt_err mem_put(tt_online *on, const char *veh, const double *vals, tt_time as_of,
+                      tt_error *err) {
   mem_entry *e = mem_find(on->impl, veh, 1);
   size_t nf = on->fs->nfeatures;
   if (!e || (!e->vals && !(e->vals = malloc(nf * sizeof *e->vals))))
@@ -96,7 +99,8 @@ static tt_err mem_commit(tt_online *on, size_t n, const char *const *veh, tt_fst
     if (mem_put(on, veh[i], vals + i * nf, as_of[i], err)) return TT_NOMEM;
   if (source) {
     mem_offset *o;
-    for (o = m->offsets; o && strcmp(o->source, source); o = o->next) {}
+    for (o = m->offsets; o && strcmp(o->source, source); o = o->next) {
+    }
     if (!o) {
       if (!(o = calloc(1, sizeof *o)) || !(o->source = strdup(source))) {
         free(o);
@@ -112,7 +116,8 @@ static tt_err mem_commit(tt_online *on, size_t n, const char *const *veh, tt_fst
 
 static tt_err mem_get(tt_online *on, const char *veh, double *out, tt_time *as_of, tt_error *err) {
   mem_entry *e = mem_find(on->impl, veh, 0);
-  if (!e || !e->vals) return tt_error_set(err, TT_NOTFOUND, "no online values for vehicle '%s'", veh);
+  if (!e || !e->vals)
+    return tt_error_set(err, TT_NOTFOUND, "no online values for vehicle '%s'", veh);
   memcpy(out, e->vals, on->fs->nfeatures * sizeof *out);
   *as_of = e->as_of;
   return TT_OK;
@@ -160,8 +165,8 @@ static void mem_close(tt_online *on) {
   free(m);
 }
 
-static const tt__online_backend mem_backend = {mem_load, mem_commit, mem_get, mem_put,
-                                               mem_offset_get, mem_stats, mem_close};
+static const tt__online_backend mem_backend = {mem_load,       mem_commit, mem_get,  mem_put,
+                                               mem_offset_get, mem_stats,  mem_close};
 
 /* ---------------------------------------------------------------------- */
 
@@ -171,7 +176,8 @@ tt_err tt_online_open(const char *url, const tt_fengine *eng, const tt_feature_s
 }
 
 tt_err tt__online_open_ns(const char *url, const char *ns, const tt_fengine *eng,
-                          const tt_feature_set *fs, int ttl_seconds, tt_online **out, tt_error *err) {
+                          const tt_feature_set *fs, int ttl_seconds, tt_online **out,
+                          tt_error *err) {
   *out = NULL;
   tt_online *on = calloc(1, sizeof *on);
   if (!on) return tt_error_set(err, TT_NOMEM, "out of memory");
@@ -186,7 +192,8 @@ tt_err tt__online_open_ns(const char *url, const char *ns, const tt_fengine *eng
   } else if (!strncmp(url, "redis://", 8)) {
     rc = tt__online_redis_open(on, url, err);
   } else {
-    rc = tt_error_set(err, TT_CONFIG, "unknown online store '%s' (memory: or redis://host:port[/db])", url);
+    rc = tt_error_set(err, TT_CONFIG,
+                      "unknown online store '%s' (memory: or redis://host:port[/db])", url);
     tt_error_at(err, NULL, 0, "online_store");
   }
   if (rc) {
@@ -274,7 +281,8 @@ tt_err tt_online_update(tt_online *on, const char *table, const tt_batch *b, con
   rc = on->be->commit(on, ng, veh, st, vals, as_of, source, offset_after, err);
 out:
   if (!owned)
-    for (size_t g = 0; g < ng; g++) tt_fstate_destroy(st[g]);
+    for (size_t g = 0; g < ng; g++)
+      tt_fstate_destroy(st[g]);
   free(bd);
   free(rows);
   free(veh);
@@ -289,7 +297,8 @@ tt_err tt_online_offset(tt_online *on, const char *source, uint64_t *offset, tt_
   return on->be->offset(on, source, offset, err);
 }
 
-tt_err tt_online_get(tt_online *on, const char *vehicle_id, double *out, tt_time *as_of, tt_error *err) {
+tt_err tt_online_get(tt_online *on, const char *vehicle_id, double *out, tt_time *as_of,
+                     tt_error *err) {
   return on->be->get(on, vehicle_id, out, as_of, err);
 }
 
@@ -331,7 +340,8 @@ tt_err tt_features_stream(tt_online *on, tt_feature_source *src, int max_retries
       if (rc != TT_REDIS || attempt >= max_retries) return rc;
       stats->retries++;
       long ms = 100L << (attempt < 5 ? attempt : 5);
-      tt_warn("features", "online store failed (%s); retry %d in %ld ms", err ? err->msg : "", attempt + 1, ms);
+      tt_warn("features", "online store failed (%s); retry %d in %ld ms", err ? err->msg : "",
+              attempt + 1, ms);
       struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
       nanosleep(&ts, NULL);
       /* The reply of a successful MULTI/EXEC may have been lost: if the

@@ -34,7 +34,8 @@ struct tt_online {
 
 /* tt_online_open with a key namespace other than the default "f". */
 tt_err tt__online_open_ns(const char *url, const char *ns, const tt_fengine *eng,
-                          const tt_feature_set *fs, int ttl_seconds, tt_online **out, tt_error *err);
+                          const tt_feature_set *fs, int ttl_seconds, tt_online **out,
+                          tt_error *err);
 
 tt_err tt__online_redis_open(tt_online *on, const char *url, tt_error *err);
 

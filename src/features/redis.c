@@ -134,7 +134,8 @@ static tt_err read_exec(rds *r, size_t nqueued, tt_error *err) {
   for (size_t i = 0; i < nqueued + 2; i++) {
     redisReply *rep = NULL;
     if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !rep) return conn_error(r, err, "EXEC");
-    if (rep->type == REDIS_REPLY_ERROR && rc == TT_OK) rc = tt_error_set(err, TT_REDIS, "redis: %s", rep->str);
+    if (rep->type == REDIS_REPLY_ERROR && rc == TT_OK)
+      rc = tt_error_set(err, TT_REDIS, "redis: %s", rep->str);
     if (i == nqueued + 1 && rep->type != REDIS_REPLY_ARRAY && rc == TT_OK)
       rc = tt_error_set(err, TT_REDIS, "redis: transaction aborted");
     if (i == nqueued + 1 && rep->type == REDIS_REPLY_ARRAY)
@@ -218,7 +219,8 @@ static tt_err r_get(tt_online *on, const char *veh, double *out, tt_time *as_of,
   return rc;
 }
 
-static tt_err r_put(tt_online *on, const char *veh, const double *vals, tt_time as_of, tt_error *err) {
+static tt_err r_put(tt_online *on, const char *veh, const double *vals, tt_time as_of,
+                    tt_error *err) {
   rds *r = on->impl;
   if (ensure(r, err)) return TT_REDIS;
   tt_err rc = append_hset(on, r, veh, NULL, 0, vals, as_of, err);
@@ -226,7 +228,8 @@ static tt_err r_put(tt_online *on, const char *veh, const double *vals, tt_time 
   for (int i = 0; i < (on->ttl > 0 ? 2 : 1); i++) {
     redisReply *rep = NULL;
     if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !rep) return conn_error(r, err, "HSET");
-    if (rep->type == REDIS_REPLY_ERROR && rc == TT_OK) rc = tt_error_set(err, TT_REDIS, "redis: %s", rep->str);
+    if (rep->type == REDIS_REPLY_ERROR && rc == TT_OK)
+      rc = tt_error_set(err, TT_REDIS, "redis: %s", rep->str);
     freeReplyObject(rep);
   }
   return rc;
@@ -239,8 +242,10 @@ static tt_err r_offset(tt_online *on, const char *source, uint64_t *offset, tt_e
   redisReply *rep = redisCommand(r->c, "HGET %s %s", r->okey, source);
   if (!rep) return conn_error(r, err, "HGET");
   tt_err rc = TT_OK;
-  if (rep->type == REDIS_REPLY_STRING) *offset = strtoull(rep->str, NULL, 10);
-  else if (rep->type == REDIS_REPLY_ERROR) rc = tt_error_set(err, TT_REDIS, "redis: %s", rep->str);
+  if (rep->type == REDIS_REPLY_STRING)
+    *offset = strtoull(rep->str, NULL, 10);
+  else if (rep->type == REDIS_REPLY_ERROR)
+    rc = tt_error_set(err, TT_REDIS, "redis: %s", rep->str);
   freeReplyObject(rep);
   return rc;
 }
@@ -261,7 +266,8 @@ static tt_err r_stats(tt_online *on, uint64_t *vehicles, uint64_t *bytes, tt_err
     snprintf(cursor, sizeof cursor, "%s", rep->element[0]->str);
     redisReply *keys = rep->element[1];
     for (size_t i = 0; i < keys->elements; i++)
-      redisAppendCommand(r->c, "MEMORY USAGE %b SAMPLES 0", keys->element[i]->str, keys->element[i]->len);
+      redisAppendCommand(r->c, "MEMORY USAGE %b SAMPLES 0", keys->element[i]->str,
+                         keys->element[i]->len);
     for (size_t i = 0; i < keys->elements; i++) {
       redisReply *m = NULL;
       if (redisGetReply(r->c, (void **)&m) != REDIS_OK || !m) {
@@ -284,8 +290,8 @@ static void r_close(tt_online *on) {
   free(r);
 }
 
-static const tt__online_backend redis_backend = {r_load, r_commit, r_get, r_put,
-                                                 r_offset, r_stats, r_close};
+static const tt__online_backend redis_backend = {r_load,   r_commit, r_get,  r_put,
+                                                 r_offset, r_stats,  r_close};
 
 tt_err tt__online_redis_open(tt_online *on, const char *url, tt_error *err) {
   rds *r = calloc(1, sizeof *r);
@@ -306,7 +312,8 @@ tt_err tt__online_redis_open(tt_online *on, const char *url, tt_error *err) {
     tt_error_set(err, TT_CONFIG, "bad port in Redis URL '%s'", url);
     return tt_error_at(err, NULL, 0, "online_store");
   }
-  snprintf(r->prefix, sizeof r->prefix, "tt:%s:%s:%s:", on->ns, on->fs->name, on->fs->short_version);
+  snprintf(r->prefix, sizeof r->prefix, "tt:%s:%s:%s:", on->ns, on->fs->name,
+           on->fs->short_version);
   snprintf(r->okey, sizeof r->okey, "tt:%so:%s:%s", on->ns, on->fs->name, on->fs->short_version);
   return ensure(r, err);
 }

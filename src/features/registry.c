@@ -43,7 +43,8 @@ static void rb_printf(rbuf *b, const char *fmt, ...) {
   size_t add = (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1;
   if (b->len + add + 1 > b->cap) {
     size_t cap = b->cap ? b->cap * 2 : 1024;
-    while (cap < b->len + add + 1) cap *= 2;
+    while (cap < b->len + add + 1)
+      cap *= 2;
     char *np = realloc(b->p, cap);
     if (!np) {
       b->oom = 1;
@@ -72,7 +73,8 @@ static void describe(rbuf *b, char sign, json_t *f) {
             (long long)json_integer_value(json_object_get(f, "window")));
 }
 
-tt_err tt_feature_set_diff(const char *old_json, const char *new_json, char **report, tt_error *err) {
+tt_err tt_feature_set_diff(const char *old_json, const char *new_json, char **report,
+                           tt_error *err) {
   *report = NULL;
   json_error_t je;
   json_t *a = json_loads(old_json, 0, &je), *b = NULL;
@@ -83,8 +85,8 @@ tt_err tt_feature_set_diff(const char *old_json, const char *new_json, char **re
   }
   rbuf r = {0};
   rb_printf(&r, "%s", "");
-  static const char *keys[] = {"name", "description", "tags", "entity", "time", "axis",
-                               "source", "code_column", "filter", "tile"};
+  static const char *keys[] = {"name", "description", "tags",        "entity", "time",
+                               "axis", "source",      "code_column", "filter", "tile"};
   for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
     char *x = dump(json_object_get(a, keys[i])), *y = dump(json_object_get(b, keys[i]));
     if (x && y && strcmp(x, y)) rb_printf(&r, "~ %s: %s -> %s\n", keys[i], x, y);
@@ -114,7 +116,8 @@ tt_err tt_feature_set_diff(const char *old_json, const char *new_json, char **re
   json_array_foreach(fb, j, g) {
     const char *name = json_string_value(json_object_get(g, "name"));
     int found = 0;
-    json_array_foreach(fa, i, f) found |= !strcmp(name, json_string_value(json_object_get(f, "name")));
+    json_array_foreach(fa, i, f) found |=
+        !strcmp(name, json_string_value(json_object_get(f, "name")));
     if (!found) describe(&r, '+', g);
   }
   json_decref(a);

@@ -44,7 +44,8 @@ static tt_err fsrc_query(fsrc *s, uint64_t offset, tt_error *err) {
   return TT_OK;
 }
 
-static int fsrc_next(void *ctx, const char **table, const tt_batch **b, uint64_t *after, tt_error *err) {
+static int fsrc_next(void *ctx, const char **table, const tt_batch **b, uint64_t *after,
+                     tt_error *err) {
   fsrc *s = ctx;
   int r = tt__cursor_ready(&s->cur, err);
   if (r < 0) {
@@ -60,7 +61,9 @@ static int fsrc_next(void *ctx, const char **table, const tt_batch **b, uint64_t
   return 1;
 }
 
-static tt_err fsrc_seek(void *ctx, uint64_t offset, tt_error *err) { return fsrc_query(ctx, offset, err); }
+static tt_err fsrc_seek(void *ctx, uint64_t offset, tt_error *err) {
+  return fsrc_query(ctx, offset, err);
+}
 
 static void fsrc_close(void *ctx) {
   fsrc *s = ctx;
@@ -99,7 +102,8 @@ tt_err tt_feature_source_file(const tt_feature_set *fs, const char *path, const 
   snprintf(s->id, idlen, "file:%s#%s", abs, table);
   if ((rc = tt_fengine_new(fs, &s->eng, err))) goto fail;
   tt__table_select(s->eng, table, &s->sel);
-  if (duckdb_open(NULL, &s->db) != DuckDBSuccess || duckdb_connect(s->db, &s->con) != DuckDBSuccess) {
+  if (duckdb_open(NULL, &s->db) != DuckDBSuccess ||
+      duckdb_connect(s->db, &s->con) != DuckDBSuccess) {
     rc = tt_error_set(err, TT_DB, "cannot open DuckDB");
     goto fail;
   }

@@ -18,7 +18,8 @@
 tt_err tt_fstate_save(const tt_fengine *e, const tt_fstate *st, unsigned char **buf, size_t *len,
                       tt_error *err) {
   size_t n = HDR;
-  for (size_t k = 0; k < st->ninputs; k++) n += 4 + st->rings[k].n * sizeof(tt__tile);
+  for (size_t k = 0; k < st->ninputs; k++)
+    n += 4 + st->rings[k].n * sizeof(tt__tile);
   unsigned char *p = malloc(n), *q = p;
   if (!p) return tt_error_set(err, TT_NOMEM, "out of memory");
   memcpy(q, "TTF1", 4), q += 4;
@@ -49,12 +50,14 @@ tt_err tt_fstate_load(const tt_fengine *e, tt_fstate *st, const unsigned char *p
   tt_fstate_reset(st);
   const unsigned char *q = p + 68, *end = p + len;
   memcpy(&st->latest, q, 8), q += 8;
+  if (st->latest != INT64_MIN) st->latest_tile = tt__tile_of(st->latest, e->fs->tile);
   memcpy(&st->folded, q, 8), q += 8;
   memcpy(&st->dropped, q, 8), q += 8;
   memcpy(&st->skipped, q, 8), q += 8;
   uint32_t ni;
   memcpy(&ni, q, 4), q += 4;
-  if (ni != st->ninputs) return tt_error_set(err, TT_PARSE, "saved state has %u inputs, engine %zu", ni, st->ninputs);
+  if (ni != st->ninputs)
+    return tt_error_set(err, TT_PARSE, "saved state has %u inputs, engine %zu", ni, st->ninputs);
   for (size_t k = 0; k < ni; k++) {
     uint32_t nt;
     if ((size_t)(end - q) < 4) goto trunc;

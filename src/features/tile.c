@@ -24,8 +24,10 @@ tt__tile *tt__ring_get(tt__ring *r, int64_t idx) {
     size_t lo = 0, hi = r->n;
     while (lo < hi) {
       size_t mid = lo + (hi - lo) / 2;
-      if (r->t[mid].idx < idx) lo = mid + 1;
-      else hi = mid;
+      if (r->t[mid].idx < idx)
+        lo = mid + 1;
+      else
+        hi = mid;
     }
     if (lo < r->n && r->t[lo].idx == idx) return &r->t[lo];
     pos = lo;
@@ -123,20 +125,28 @@ double tt__acc_value(const tt__acc *a, const tt_feature_def *f, int64_t t, int64
   const long double scale = ldexpl(1.0L, TT_FX_BITS);
   long double n = (long double)a->n;
   switch (f->agg) {
-  case TT_AGG_COUNT: return (double)a->n;
-  case TT_AGG_SUM: return a->n ? (double)((long double)a->sum / scale) : 0.0;
-  case TT_AGG_MEAN: return a->n ? (double)((long double)a->sum / scale / n) : NAN;
-  case TT_AGG_MIN: return a->n ? a->min : NAN;
-  case TT_AGG_MAX: return a->n ? a->max : NAN;
+  case TT_AGG_COUNT:
+    return (double)a->n;
+  case TT_AGG_SUM:
+    return a->n ? (double)((long double)a->sum / scale) : 0.0;
+  case TT_AGG_MEAN:
+    return a->n ? (double)((long double)a->sum / scale / n) : NAN;
+  case TT_AGG_MIN:
+    return a->n ? a->min : NAN;
+  case TT_AGG_MAX:
+    return a->n ? a->max : NAN;
   case TT_AGG_STD: {
     if (!a->n) return NAN;
     long double num = det(a->n, a->sq, a->sum, a->sum);
     if (num < 0) num = 0;
     return (double)(sqrtl(num) / (n * scale));
   }
-  case TT_AGG_FIRST: return a->n ? a->fx : NAN;
-  case TT_AGG_LAST: return a->n ? a->lx : NAN;
-  case TT_AGG_DELTA: return a->n ? a->lx - a->fx : NAN;
+  case TT_AGG_FIRST:
+    return a->n ? a->fx : NAN;
+  case TT_AGG_LAST:
+    return a->n ? a->lx : NAN;
+  case TT_AGG_DELTA:
+    return a->n ? a->lx - a->fx : NAN;
   case TT_AGG_SLOPE: {
     if (a->n < 2) return NAN;
     long double den = det(a->n, a->stt, a->st, a->st);
@@ -144,8 +154,11 @@ double tt__acc_value(const tt__acc *a, const tt_feature_def *f, int64_t t, int64
     long double num = det(a->n, a->stx, a->st, a->sum);
     return (double)(num / den / scale * (long double)f->per);
   }
-  case TT_AGG_RATE: return (double)a->n * (double)f->per / (double)f->window;
-  case TT_AGG_TIME_SINCE: return a->n ? (double)(t - a->lt) / (double)f->per : NAN;
-  default: return NAN;
+  case TT_AGG_RATE:
+    return (double)a->n * (double)f->per / (double)f->window;
+  case TT_AGG_TIME_SINCE:
+    return a->n ? (double)(t - a->lt) / (double)f->per : NAN;
+  default:
+    return NAN;
   }
 }

@@ -92,8 +92,7 @@ void tt_features_verify_report_free(tt_features_verify_report *rep) {
 }
 
 tt_err tt_features_verify(const tt_feature_set *fs, const char *lake, const char *online_url,
-                          tt_time from, tt_time to, tt_features_verify_report *rep,
-                          tt_error *err) {
+                          tt_time from, tt_time to, tt_features_verify_report *rep, tt_error *err) {
   memset(rep, 0, sizeof *rep);
   tt_err rc = TT_OK;
   size_t nf = fs->nfeatures, ntab = fs->ntables;
@@ -148,7 +147,8 @@ tt_err tt_features_verify(const tt_feature_set *fs, const char *lake, const char
   /* 1. Files and their arrival order. */
   int64_t dlo = INT64_MIN, dhi = INT64_MAX;
   if (fs->axis == TT_AXIS_TIMESTAMP) {
-    if (from != INT64_MIN) dlo = tt_time_day((tt__tile_of(from, fs->tile) - fs->max_window / fs->tile) * fs->tile);
+    if (from != INT64_MIN)
+      dlo = tt_time_day((tt__tile_of(from, fs->tile) - fs->max_window / fs->tile) * fs->tile);
     if (to != INT64_MAX) dhi = tt_time_day(to);
   }
   for (size_t i = 0; i < ntab; i++) {
@@ -193,7 +193,9 @@ tt_err tt_features_verify(const tt_feature_set *fs, const char *lake, const char
       rc = tt_error_set(err, TT_NOMEM, "out of memory");
       goto out;
     }
-    snprintf(sql, len, "SELECT %s FROM read_parquet(%s, union_by_name=true, hive_partitioning=false)", s->sql, lit);
+    snprintf(sql, len,
+             "SELECT %s FROM read_parquet(%s, union_by_name=true, hive_partitioning=false)", s->sql,
+             lit);
     tt__cursor cur;
     rc = tt__cursor_open(&cur, db, sql, s->ncols, s->cols, s->types, err);
     free(lit);
@@ -221,7 +223,8 @@ tt_err tt_features_verify(const tt_feature_set *fs, const char *lake, const char
       kept[nkept++] = b;
       for (size_t row = 0; row < b->nrows; row++) {
         if (!b->cols[0].valid[row] || !b->cols[1].valid[row]) {
-          rc = tt_error_set(err, TT_INVALID, "row %zu has no %s or %s", row + 1, fs->entity, fs->time_column);
+          rc = tt_error_set(err, TT_INVALID, "row %zu has no %s or %s", row + 1, fs->entity,
+                            fs->time_column);
           tt_error_at(err, vf[f].path, 0, NULL);
           break;
         }
@@ -234,8 +237,8 @@ tt_err tt_features_verify(const tt_feature_set *fs, const char *lake, const char
           }
           recs = nr;
         }
-        recs[nrec++] = (rec){b->cols[0].v.str[row], b->cols[1].v.i64[row], seq++, b, (uint32_t)row,
-                             (uint32_t)vf[f].tab};
+        recs[nrec++] = (rec){b->cols[0].v.str[row], b->cols[1].v.i64[row], seq++, b,
+                             (uint32_t)row,         (uint32_t)vf[f].tab};
       }
     }
     tt__cursor_close(&cur);
@@ -254,10 +257,12 @@ tt_err tt_features_verify(const tt_feature_set *fs, const char *lake, const char
   /* 3. Streaming path, vehicle by vehicle. */
   for (size_t v0 = 0; v0 < nrec;) {
     size_t v1 = v0;
-    while (v1 < nrec && !strcmp(recs[v1].veh, recs[v0].veh)) v1++;
+    while (v1 < nrec && !strcmp(recs[v1].veh, recs[v0].veh))
+      v1++;
     rep->vehicles++;
     sufmin[v1] = INT64_MAX;
-    for (size_t i = v1; i > v0; i--) sufmin[i - 1] = recs[i - 1].t < sufmin[i] ? recs[i - 1].t : sufmin[i];
+    for (size_t i = v1; i > v0; i--)
+      sufmin[i - 1] = recs[i - 1].t < sufmin[i] ? recs[i - 1].t : sufmin[i];
     int64_t maxp = INT64_MIN, last_tile = INT64_MIN;
     for (size_t i = v0; i < v1; i++) {
       const rec *r = &recs[i];
@@ -301,12 +306,13 @@ tt_err tt_features_verify(const tt_feature_set *fs, const char *lake, const char
       tt_time as_of;
       if ((rc = tt_online_get(on, r->veh, c->vals, &as_of, err))) goto out;
       if (as_of != maxp) {
-        rc = tt_error_set(err, TT_INTERNAL, "online values of '%s' are as of %lld, expected %lld", r->veh,
-                          (long long)as_of, (long long)maxp);
+        rc = tt_error_set(err, TT_INTERNAL, "online values of '%s' are as of %lld, expected %lld",
+                          r->veh, (long long)as_of, (long long)maxp);
         goto out;
       }
     }
-    for (size_t k = 0; k < ntab; k++) tt_batch_reset(pending[k]);
+    for (size_t k = 0; k < ntab; k++)
+      tt_batch_reset(pending[k]);
     v0 = v1;
   }
   rep->checkpoints = nck;
@@ -318,8 +324,10 @@ tt_err tt_features_verify(const tt_feature_set *fs, const char *lake, const char
   snprintf(out, sizeof out, "%s/offline.parquet", tmpdir);
   {
     char q[5000], id1[300], id2[300];
-    snprintf(q, sizeof q, "CREATE TABLE spine (%s VARCHAR, %s %s)", tt__sql_ident(fs->entity, id1, sizeof id1),
-             tt__sql_ident(fs->time_column, id2, sizeof id2), fs->axis == TT_AXIS_COUNTER ? "BIGINT" : "TIMESTAMP");
+    snprintf(q, sizeof q, "CREATE TABLE spine (%s VARCHAR, %s %s)",
+             tt__sql_ident(fs->entity, id1, sizeof id1),
+             tt__sql_ident(fs->time_column, id2, sizeof id2),
+             fs->axis == TT_AXIS_COUNTER ? "BIGINT" : "TIMESTAMP");
     duckdb_result r;
     if (duckdb_query(con, q, &r) != DuckDBSuccess) {
       rc = tt_error_set(err, TT_DB, "%s", duckdb_result_error(&r));
@@ -335,8 +343,10 @@ tt_err tt_features_verify(const tt_feature_set *fs, const char *lake, const char
     }
     for (size_t i = 0; i < nck; i++) {
       duckdb_append_varchar(app, cks[i].veh);
-      if (fs->axis == TT_AXIS_COUNTER) duckdb_append_int64(app, cks[i].t);
-      else duckdb_append_timestamp(app, (duckdb_timestamp){cks[i].t});
+      if (fs->axis == TT_AXIS_COUNTER)
+        duckdb_append_int64(app, cks[i].t);
+      else
+        duckdb_append_timestamp(app, (duckdb_timestamp){cks[i].t});
       duckdb_appender_end_row(app);
     }
     if (duckdb_appender_destroy(&app) != DuckDBSuccess) {
@@ -360,8 +370,8 @@ tt_err tt_features_verify(const tt_feature_set *fs, const char *lake, const char
     duckdb_destroy_result(&r);
   }
   {
-    tt_features_build_opts o = {.lake = lake, .spine_file = spine, .from = INT64_MIN, .to = INT64_MAX,
-                                .out_path = out};
+    tt_features_build_opts o = {
+        .lake = lake, .spine_file = spine, .from = INT64_MIN, .to = INT64_MAX, .out_path = out};
     tt_features_build_stats bs;
     if ((rc = tt_features_build(fs, &o, &bs, err))) goto out;
     char *qp[1] = {out};
@@ -379,7 +389,10 @@ tt_err tt_features_verify(const tt_feature_set *fs, const char *lake, const char
     if (fs->axis == TT_AXIS_COUNTER)
       snprintf(q, len, "SELECT * FROM read_parquet(%s, hive_partitioning=false)", lit);
     else
-      snprintf(q, len, "SELECT * REPLACE (epoch_us(%s) AS %s) FROM read_parquet(%s, hive_partitioning=false)", id, id, lit);
+      snprintf(
+          q, len,
+          "SELECT * REPLACE (epoch_us(%s) AS %s) FROM read_parquet(%s, hive_partitioning=false)",
+          id, id, lit);
     free(lit);
     duckdb_result r;
     duckdb_state s = duckdb_query(con, q, &r);
@@ -397,7 +410,8 @@ tt_err tt_features_verify(const tt_feature_set *fs, const char *lake, const char
       orows[i].vals = malloc((nf ? nf : 1) * sizeof(double));
       if (!orows[i].vals) break;
       for (size_t k = 0; k < nf; k++)
-        orows[i].vals[k] = duckdb_value_is_null(&r, k + 2, i) ? NAN : duckdb_value_double(&r, k + 2, i);
+        orows[i].vals[k] =
+            duckdb_value_is_null(&r, k + 2, i) ? NAN : duckdb_value_double(&r, k + 2, i);
     }
     duckdb_destroy_result(&r);
     if (!orows) {
@@ -409,11 +423,13 @@ tt_err tt_features_verify(const tt_feature_set *fs, const char *lake, const char
   qsort(cks, nck, sizeof *cks, cmp_ckpt);
   qsort(orows, norow, sizeof *orows, cmp_orow);
   if (norow != nck) {
-    rc = tt_error_set(err, TT_INTERNAL, "offline build returned %zu rows for %zu checkpoints", norow, nck);
+    rc = tt_error_set(err, TT_INTERNAL, "offline build returned %zu rows for %zu checkpoints",
+                      norow, nck);
     goto out;
   }
   for (size_t i = 0; i < nck; i++) {
-    if (!orows[i].veh || !orows[i].vals || strcmp(orows[i].veh, cks[i].veh) || orows[i].t != cks[i].t) {
+    if (!orows[i].veh || !orows[i].vals || strcmp(orows[i].veh, cks[i].veh) ||
+        orows[i].t != cks[i].t) {
       rc = tt_error_set(err, TT_INTERNAL, "offline rows do not line up with the checkpoints");
       goto out;
     }
@@ -421,8 +437,9 @@ tt_err tt_features_verify(const tt_feature_set *fs, const char *lake, const char
       rep->values_compared++;
       if (!same_bits(orows[i].vals[k], cks[i].vals[k])) {
         if (!rep->mismatches)
-          tt_warn("features", "verify: %s of %s at %lld: online %.17g, offline %.17g", fs->features[k].name,
-                  cks[i].veh, (long long)cks[i].t, cks[i].vals[k], orows[i].vals[k]);
+          tt_warn("features", "verify: %s of %s at %lld: online %.17g, offline %.17g",
+                  fs->features[k].name, cks[i].veh, (long long)cks[i].t, cks[i].vals[k],
+                  orows[i].vals[k]);
         rep->mismatches++;
         rep->mismatches_by_feature[k]++;
       }
@@ -442,15 +459,19 @@ out:
     free(orows[i].vals);
   }
   free(orows);
-  for (size_t i = 0; i < nck; i++) free(cks[i].vals);
+  for (size_t i = 0; i < nck; i++)
+    free(cks[i].vals);
   free(cks);
   free(sufmin);
   free(recs);
-  for (size_t i = 0; i < nkept; i++) tt_batch_destroy(kept[i]);
+  for (size_t i = 0; i < nkept; i++)
+    tt_batch_destroy(kept[i]);
   free(kept);
   free(vf);
-  for (size_t i = 0; files && i < ntab; i++) tt__lake_files_free(files[i], nfiles[i]);
-  for (size_t i = 0; pending && i < ntab; i++) tt_batch_destroy(pending[i]);
+  for (size_t i = 0; files && i < ntab; i++)
+    tt__lake_files_free(files[i], nfiles[i]);
+  for (size_t i = 0; pending && i < ntab; i++)
+    tt_batch_destroy(pending[i]);
   free(pending);
   free(files);
   free(nfiles);

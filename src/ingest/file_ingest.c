@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,8 +92,8 @@ static void hex(const unsigned char *d, size_t n, char *out) {
 
 /* Write text to path durably: tmp, fsync, rename, dir fsync. */
 static tt_err write_durable(const char *path, const char *text, tt_error *err) {
-  char tmp[PATH_MAX + 8];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  char tmp[PATH_MAX + 32];
+  snprintf(tmp, sizeof tmp, "%s.tmp%ld.%lu", path, (long)getpid(), (unsigned long)pthread_self());
   FILE *f = fopen(tmp, "w");
   if (!f) {
     tt_error_set(err, TT_IO, "cannot write: %s", strerror(errno));
@@ -136,10 +137,11 @@ static const tt_table_def *table_for(const tt_ingest_options *opt, const char *p
   for (size_t i = 0; i < nt; i++) {
     const tt_table_def *t = tt_schema_table_at(opt->schema, i);
     size_t l = strlen(t->name);
-    if (strncmp(b, t->name, l)) continue; /* before b[l]: b may be shorter */
+    if (strncmp(b, t->name, l)) continue; /* also stops at b's end */
     char c = b[l];
-    if (c == '\0' || c == '-' || c == '_' || c == '.' || (c >= '0' && c <= '9'))
-      if (!best || l > strlen(best->name)) best = t;
+    if ((c == '\0' || c == '-' || c == '_' || c == '.' || (c >= '0' && c <= '9')) &&
+        (!best || l > strlen(best->name)))
+      best = t;
   }
   if (best) {
     snprintf(name, size, "%s", best->name);
@@ -591,6 +593,20 @@ static tt_err spool_stdin(run *r, char **path_out, char id[33], tt_error *err) {
   snprintf(dir, sizeof dir, "%s/_ingest/spool", tt_lake_root(r->lake));
   tt_err rc = tt_mkdirs(dir, err);
   if (rc) return rc;
+  /* Spool files of killed runs: their process is gone. */
+  DIR *sd = opendir(dir);
+  struct dirent *de;
+  while (sd && (de = readdir(sd))) {
+    long pid;
+    char tail[8];
+    if (sscanf(de->d_name, "stdin-%ld.%7s", &pid, tail) == 2 && !strcmp(tail, "tmp") &&
+        pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
+      char old[PATH_MAX + 300];
+      snprintf(old, sizeof old, "%s/%s", dir, de->d_name);
+      unlink(old);
+    }
+  }
+  if (sd) closedir(sd);
   snprintf(tmp, sizeof tmp, "%s/stdin-%ld.tmp", dir, (long)getpid());
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) {
@@ -651,7 +667,7 @@ static void input_failed(run *r, tt_error *first, const tt_error *e) {
   if (first->code == TT_OK) *first = *e;
 }
 
-static void ingest_one(run *r, const char *path, tt_error *first) {
+static void ingest_one(run *r, const char *path, tt_error *first, int in_dir) {
   tt_error e;
   tt_error_clear(&e);
   in_file *f = calloc(1, sizeof *f);
@@ -690,6 +706,15 @@ static void ingest_one(run *r, const char *path, tt_error *first) {
     }
   }
   if (!is_stdin) f->t = table_for(r->opt, path, name, sizeof name);
+  if (!f->t && in_dir && !r->opt->table) {
+    /* A directory may hold other files (a manifest, a README): say so, but
+     * it is not an error the way a named file without a table is. */
+    tt_warn("ingest", "%s: skipped, no table '%s' in schema %s", path, name,
+            tt_schema_name(r->opt->schema));
+    r->st->files_skipped++;
+    file_release(r, f);
+    return;
+  }
   if (!f->t) {
     if (name[0])
       tt_error_set(&e, TT_SCHEMA, "no table '%s' in schema %s (use --table)", name,
@@ -743,7 +768,7 @@ static void ingest_path(run *r, const char *path, tt_error *first, int depth) {
     free(ents);
     return;
   }
-  ingest_one(r, path, first);
+  ingest_one(r, path, first, depth > 0);
 }
 
 static void total_bytes(run *r, const char *path, int depth) {

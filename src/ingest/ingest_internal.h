@@ -19,6 +19,7 @@ struct tt_record_parser {
   char *scratch; /* whitespace dialect: a copy of the line with tabs as spaces */
   size_t scratch_cap;
   uint8_t *seen; /* per column: set in this record (JSON duplicate keys) */
+  size_t *name_len; /* per column: strlen of its name (JSON key lookup) */
   /* State of the record being parsed. */
   tt_batch *out;
   size_t row;

@@ -16,13 +16,19 @@ tt_err tt_record_parser_new(const tt_table_def *t, size_t max_record_bytes,
   p->max_record_bytes = max_record_bytes ? max_record_bytes : 1048576;
   p->map = calloc(t->ncolumns ? t->ncolumns : 1, sizeof *p->map);
   p->seen = calloc(t->ncolumns ? t->ncolumns : 1, 1);
-  if (!p->map || !p->seen || csv_init(&p->csv, CSV_STRICT | CSV_STRICT_FINI) != 0) {
+  p->name_len = calloc(t->ncolumns ? t->ncolumns : 1, sizeof *p->name_len);
+  if (!p->map || !p->seen || !p->name_len ||
+      csv_init(&p->csv, CSV_STRICT | CSV_STRICT_FINI) != 0) {
     free(p->map);
     free(p->seen);
+    free(p->name_len);
     free(p);
     return tt_error_set(err, TT_NOMEM, "out of memory");
   }
-  for (size_t i = 0; i < t->ncolumns; i++) p->map[i] = (int)i;
+  for (size_t i = 0; i < t->ncolumns; i++) {
+    p->map[i] = (int)i;
+    p->name_len[i] = strlen(t->columns[i].name);
+  }
   p->nmap = t->ncolumns;
   p->dialect.delim = ',';
   *out = p;
@@ -34,6 +40,7 @@ void tt_record_parser_destroy(tt_record_parser *p) {
   csv_free(&p->csv);
   free(p->map);
   free(p->seen);
+  free(p->name_len);
   free(p->scratch);
   free(p);
 }
@@ -281,8 +288,7 @@ static int j_map_key(void *ctx, const unsigned char *k, size_t len) {
   size_t guess = p->field < t->ncolumns ? p->field : 0;
   for (size_t n = 0; n < t->ncolumns; n++) {
     size_t i = (guess + n) % t->ncolumns;
-    const char *name = t->columns[i].name;
-    if (!strncmp(name, (const char *)k, len) && name[len] == '\0') {
+    if (p->name_len[i] == len && !memcmp(t->columns[i].name, k, len)) {
       p->json_col = (int)i;
       p->field = i + 1;
       break;

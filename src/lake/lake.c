@@ -111,6 +111,7 @@ tt_err tt_lake_open(const char *root, int threads, tt_lake **out, tt_error *err)
     rc = tt_error_set(err, TT_DB, "cannot connect to DuckDB");
     goto fail;
   }
+  if ((rc = tt__lake_register_scan(lake, err)) != TT_OK) goto fail;
   if ((rc = tt_lake_refresh(lake, err)) != TT_OK) goto fail;
   duckdb_destroy_config(&cfg);
   *out = lake;
@@ -186,6 +187,21 @@ tt_err tt_lake_refresh(tt_lake *lake, tt_error *err) {
     strncat(sql, ", hive_partitioning = true, union_by_name = true)", sizeof sql - strlen(sql) - 1);
     rc = tt__lake_exec(lake->con, sql, err);
     if (rc) tt_error_at(err, dir, 0, NULL);
+  }
+  /* The dead-letter table always exists, empty until something is
+   * rejected, so that "how many records were rejected" is always a query. */
+  char dl[PATH_MAX];
+  snprintf(dl, sizeof dl, "%s/%s", lake->root, TT_LAKE_DEADLETTER);
+  if (rc == TT_OK && !has_parquet(dl, 0)) {
+    const tt_table_def *t = tt_lake_deadletter_table();
+    char sql[2048] = "CREATE OR REPLACE VIEW \"" TT_LAKE_DEADLETTER "\" AS SELECT ";
+    for (size_t i = 0; i < t->ncolumns; i++) {
+      size_t n = strlen(sql);
+      snprintf(sql + n, sizeof sql - n, "CAST(NULL AS %s) AS \"%s\", ",
+               tt__lake_sql_type(t->columns[i].type), t->columns[i].name);
+    }
+    strncat(sql, "CAST(NULL AS VARCHAR) AS table_name WHERE false", sizeof sql - strlen(sql) - 1);
+    rc = tt__lake_exec(lake->con, sql, err);
   }
   pthread_mutex_unlock(&lake->mu);
   closedir(d);

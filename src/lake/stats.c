@@ -59,12 +59,14 @@ static void column_type(tt_lake *lake, const char *view, const char *col, char *
 static tt_err table_stats(tt_lake *lake, const tt_schema *schema, tt_lake_table_stats *s,
                           tt_error *err) {
   const tt_table_def *t = schema ? tt_schema_table(schema, s->name) : NULL;
-  if (!strcmp(s->name, TT_LAKE_DEADLETTER)) t = tt_lake_deadletter_table();
   const char *ent = t ? t->entity_column : "vehicle_id";
   const char *tim = t ? t->time_column : "ts";
+  /* Dead letters: when they were rejected; they have no vehicles. */
+  if (!strcmp(s->name, TT_LAKE_DEADLETTER)) ent = "", tim = "ingested_at";
   char etype[64], ttype[64];
   pthread_mutex_lock(&lake->mu);
-  column_type(lake, s->name, ent, etype, sizeof etype);
+  if (*ent) column_type(lake, s->name, ent, etype, sizeof etype);
+  else etype[0] = '\0';
   column_type(lake, s->name, tim, ttype, sizeof ttype);
   if (etype[0]) snprintf(s->entity_column, sizeof s->entity_column, "%s", ent);
   if (ttype[0]) {

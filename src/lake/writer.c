@@ -1,7 +1,9 @@
-/* The part writer: batches → staged in a DuckDB temp table (bulk, whole
- * vectors per data chunk) → one zstd Parquet file per date partition, each
- * written under a temporary name, fsynced, renamed, directory fsynced.
- * See src/lake/README.md for the protocol. */
+/* The part writer: batches → staged in memory as column copies → DuckDB
+ * reads them through a table function (tt__stage_scan, whole vectors per
+ * data chunk, no per-value appender and no table insert) in
+ * COPY (SELECT * FROM tt__stage_scan(…)) TO … (FORMAT parquet) → one zstd
+ * Parquet file per date partition, each written under a temporary name,
+ * fsynced, renamed, directory fsynced. See src/lake/README.md. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -17,15 +19,17 @@
 struct tt_lake_writer {
   tt_lake *lake;
   duckdb_connection con;
+  int slot;          /* in lake->writers: how the scan function finds us */
+  int64_t token;     /* must match, so SQL cannot name another writer */
   /* The part being written. */
   const tt_table_def *table;
   char part_id[129];
   char partition[256];
-  int staging;        /* a part is begun */
-  uint64_t rows;      /* staged */
-  duckdb_appender app;
-  duckdb_data_chunk chunk;
-  int64_t *days;      /* distinct days staged (timestamp axis) */
+  int staging;       /* a part is begun */
+  uint64_t rows;     /* staged */
+  tt_batch **segs;   /* staged copies of the appended batches */
+  size_t nsegs, cap_segs;
+  int64_t *days;     /* distinct days staged (timestamp axis) */
   size_t ndays, cap_days;
 };
 
@@ -74,8 +78,22 @@ tt_err tt_lake_writer_new(tt_lake *lake, tt_lake_writer **out, tt_error *err) {
   tt_lake_writer *w = calloc(1, sizeof *w);
   if (!w) return tt_error_set(err, TT_NOMEM, "out of memory");
   w->lake = lake;
-  if (duckdb_connect(lake->db, &w->con) == DuckDBError) {
+  w->slot = -1;
+  pthread_mutex_lock(&lake->mu);
+  for (int i = 0; i < TT__LAKE_MAX_WRITERS; i++)
+    if (!lake->writers[i]) {
+      lake->writers[i] = w;
+      w->slot = i;
+      w->token = (int64_t)(++lake->token_seq * 2654435761u) ^ (int64_t)(uintptr_t)w;
+      break;
+    }
+  pthread_mutex_unlock(&lake->mu);
+  if (w->slot < 0) {
     free(w);
+    return tt_error_set(err, TT_LIMIT, "more than %d lake writers", TT__LAKE_MAX_WRITERS);
+  }
+  if (duckdb_connect(lake->db, &w->con) == DuckDBError) {
+    tt_lake_writer_destroy(w);
     return tt_error_set(err, TT_DB, "cannot connect to DuckDB");
   }
   *out = w;
@@ -83,10 +101,8 @@ tt_err tt_lake_writer_new(tt_lake *lake, tt_lake_writer **out, tt_error *err) {
 }
 
 void tt_lake_part_abort(tt_lake_writer *w) {
-  if (w->app) duckdb_appender_destroy(&w->app);
-  if (w->chunk) duckdb_destroy_data_chunk(&w->chunk);
-  w->app = NULL;
-  w->chunk = NULL;
+  for (size_t i = 0; i < w->nsegs; i++) tt_batch_destroy(w->segs[i]);
+  w->nsegs = 0;
   w->staging = 0;
   w->rows = 0;
   w->ndays = 0;
@@ -95,7 +111,13 @@ void tt_lake_part_abort(tt_lake_writer *w) {
 void tt_lake_writer_destroy(tt_lake_writer *w) {
   if (!w) return;
   tt_lake_part_abort(w);
-  duckdb_disconnect(&w->con);
+  if (w->con) duckdb_disconnect(&w->con);
+  if (w->slot >= 0) {
+    pthread_mutex_lock(&w->lake->mu);
+    w->lake->writers[w->slot] = NULL;
+    pthread_mutex_unlock(&w->lake->mu);
+  }
+  free(w->segs);
   free(w->days);
   free(w);
 }
@@ -134,51 +156,11 @@ tt_err tt_lake_part_begin(tt_lake_writer *w, const tt_table_def *t, const char *
   snprintf(w->part_id, sizeof w->part_id, "%s", part_id);
   snprintf(w->partition, sizeof w->partition, "%s", partition ? partition : "");
 
-  /* A temp table per connection: staging is private to this writer. */
-  size_t cap = 256 + t->ncolumns * 300;
-  char *sql = malloc(cap);
-  if (!sql) return tt_error_set(err, TT_NOMEM, "out of memory");
-  snprintf(sql, cap, "CREATE OR REPLACE TEMP TABLE tt_stage (");
-  for (size_t i = 0; i < t->ncolumns; i++) {
-    if (i) strcat(sql, ", ");
-    if (!valid_name(t->columns[i].name) || tt__sql_quote_ident(sql, cap, t->columns[i].name)) {
-      free(sql);
+  for (size_t i = 0; i < t->ncolumns; i++)
+    if (!valid_name(t->columns[i].name)) {
       tt_error_set(err, TT_INVALID, "invalid column name");
       return tt_error_at(err, NULL, 0, t->columns[i].name);
     }
-    strcat(sql, " ");
-    strcat(sql, tt__lake_sql_type(t->columns[i].type));
-  }
-  strcat(sql, ")");
-  tt_err rc = tt__lake_exec(w->con, sql, err);
-  free(sql);
-  if (rc) return rc;
-  if (duckdb_appender_create(w->con, NULL, "tt_stage", &w->app) == DuckDBError) {
-    tt_error_set(err, TT_DB, "cannot create appender: %s",
-                 w->app ? duckdb_appender_error(w->app) : "?");
-    tt_lake_part_abort(w);
-    return TT_DB;
-  }
-  duckdb_logical_type *types = calloc(t->ncolumns ? t->ncolumns : 1, sizeof *types);
-  if (!types) return tt_error_set(err, TT_NOMEM, "out of memory");
-  for (size_t i = 0; i < t->ncolumns; i++) {
-    duckdb_type dt = DUCKDB_TYPE_VARCHAR;
-    switch (t->columns[i].type) {
-    case TT_TYPE_DOUBLE: dt = DUCKDB_TYPE_DOUBLE; break;
-    case TT_TYPE_INT64: dt = DUCKDB_TYPE_BIGINT; break;
-    case TT_TYPE_STRING: dt = DUCKDB_TYPE_VARCHAR; break;
-    case TT_TYPE_BOOL: dt = DUCKDB_TYPE_BOOLEAN; break;
-    case TT_TYPE_TIMESTAMP: dt = DUCKDB_TYPE_TIMESTAMP; break;
-    }
-    types[i] = duckdb_create_logical_type(dt);
-  }
-  w->chunk = duckdb_create_data_chunk(types, t->ncolumns);
-  for (size_t i = 0; i < t->ncolumns; i++) duckdb_destroy_logical_type(&types[i]);
-  free(types);
-  if (!w->chunk) {
-    tt_lake_part_abort(w);
-    return tt_error_set(err, TT_NOMEM, "cannot create data chunk");
-  }
   w->staging = 1;
   return TT_OK;
 }
@@ -220,48 +202,200 @@ tt_err tt_lake_part_append(tt_lake_writer *w, const tt_batch *b, tt_error *err) 
       last = d;
     }
   }
-  const idx_t vs = duckdb_vector_size();
-  for (size_t off = 0; off < b->nrows; off += vs) {
-    size_t n = b->nrows - off < vs ? b->nrows - off : vs;
-    duckdb_data_chunk_reset(w->chunk);
-    for (size_t c = 0; c < b->ncols; c++) {
-      const tt_vector *src = &b->cols[c];
-      duckdb_vector vec = duckdb_data_chunk_get_vector(w->chunk, c);
-      void *data = duckdb_vector_get_data(vec);
-      size_t nnull = 0;
-      for (size_t i = 0; i < n; i++) nnull += !src->valid[off + i];
-      switch (src->type) {
-      case TT_TYPE_DOUBLE: memcpy(data, src->v.f64 + off, n * sizeof(double)); break;
-      case TT_TYPE_INT64:
-      case TT_TYPE_TIMESTAMP: memcpy(data, src->v.i64 + off, n * sizeof(int64_t)); break;
-      case TT_TYPE_BOOL: {
-        /* DuckDB's bool is one byte holding 0 or 1, like ours. */
-        memcpy(data, src->v.b + off, n);
-        break;
-      }
-      case TT_TYPE_STRING:
-        for (size_t i = 0; i < n; i++)
-          if (src->valid[off + i]) {
-            const char *s = src->v.str[off + i];
-            duckdb_vector_assign_string_element_len(vec, i, s, strlen(s));
-          }
-        break;
-      }
-      if (nnull) {
-        duckdb_vector_ensure_validity_writable(vec);
-        uint64_t *mask = duckdb_vector_get_validity(vec);
-        for (size_t i = 0; i < n; i++)
-          if (!src->valid[off + i]) duckdb_validity_set_row_invalid(mask, i);
-      }
-    }
-    duckdb_data_chunk_set_size(w->chunk, n);
-    if (duckdb_append_data_chunk(w->app, w->chunk) == DuckDBError) {
-      tt_error_set(err, TT_DB, "append failed: %s", duckdb_appender_error(w->app));
-      tt_lake_part_abort(w);
-      return TT_DB;
+  if (b->nrows == 0) return TT_OK;
+  /* Copy: the caller may reset b at once. Fixed-width columns are one
+   * memcpy each; strings go into the copy's arena. */
+  tt_batch *c = tt_lake_batch_new(t, b->nrows);
+  if (!c) return tt_error_set(err, TT_NOMEM, "out of memory");
+  for (size_t col = 0; col < b->ncols; col++) {
+    const tt_vector *src = &b->cols[col];
+    tt_vector *dst = &c->cols[col];
+    memcpy(dst->valid, src->valid, b->nrows);
+    switch (src->type) {
+    case TT_TYPE_DOUBLE: memcpy(dst->v.f64, src->v.f64, b->nrows * sizeof(double)); break;
+    case TT_TYPE_INT64:
+    case TT_TYPE_TIMESTAMP: memcpy(dst->v.i64, src->v.i64, b->nrows * sizeof(int64_t)); break;
+    case TT_TYPE_BOOL: memcpy(dst->v.b, src->v.b, b->nrows); break;
+    case TT_TYPE_STRING: break;
     }
   }
+  c->nrows = b->nrows;
+  for (size_t col = 0; col < b->ncols; col++) {
+    if (b->cols[col].type != TT_TYPE_STRING) continue;
+    for (size_t i = 0; i < b->nrows; i++)
+      if (b->cols[col].valid[i]) {
+        const char *str = b->cols[col].v.str[i];
+        if (tt_batch_set_string(c, col, i, str, strlen(str)) != TT_OK) {
+          tt_batch_destroy(c);
+          return tt_error_set(err, TT_NOMEM, "out of memory");
+        }
+      }
+  }
+  if (w->nsegs == w->cap_segs) {
+    size_t nc = w->cap_segs ? w->cap_segs * 2 : 16;
+    tt_batch **ns = realloc(w->segs, nc * sizeof *ns);
+    if (!ns) {
+      tt_batch_destroy(c);
+      return tt_error_set(err, TT_NOMEM, "out of memory");
+    }
+    w->segs = ns;
+    w->cap_segs = nc;
+  }
+  w->segs[w->nsegs++] = c;
   w->rows += b->nrows;
+  return TT_OK;
+}
+
+/* ---- the scan function: DuckDB reads the staged segments ------------- */
+
+typedef struct scan_bind {
+  tt_lake_writer *w;
+  int has_day;
+  int64_t day;
+} scan_bind;
+
+typedef struct scan_state {
+  size_t seg, row;
+} scan_state;
+
+static duckdb_type duck_type(tt_type t) {
+  switch (t) {
+  case TT_TYPE_DOUBLE: return DUCKDB_TYPE_DOUBLE;
+  case TT_TYPE_INT64: return DUCKDB_TYPE_BIGINT;
+  case TT_TYPE_STRING: return DUCKDB_TYPE_VARCHAR;
+  case TT_TYPE_BOOL: return DUCKDB_TYPE_BOOLEAN;
+  case TT_TYPE_TIMESTAMP: return DUCKDB_TYPE_TIMESTAMP;
+  }
+  return DUCKDB_TYPE_VARCHAR;
+}
+
+static void scan_bind_fn(duckdb_bind_info info) {
+  tt_lake *lake = duckdb_bind_get_extra_info(info);
+  int64_t p[4];
+  for (idx_t i = 0; i < 4; i++) {
+    duckdb_value v = duckdb_bind_get_parameter(info, i);
+    p[i] = duckdb_get_int64(v);
+    duckdb_destroy_value(&v);
+  }
+  tt_lake_writer *w = NULL;
+  pthread_mutex_lock(&lake->mu);
+  if (p[0] >= 0 && p[0] < TT__LAKE_MAX_WRITERS && lake->writers[p[0]] &&
+      lake->writers[p[0]]->token == p[1])
+    w = lake->writers[p[0]];
+  pthread_mutex_unlock(&lake->mu);
+  if (!w || !w->staging) {
+    duckdb_bind_set_error(info, "tt__stage_scan: no such staged part (internal to telltale)");
+    return;
+  }
+  scan_bind *sb = malloc(sizeof *sb);
+  if (!sb) {
+    duckdb_bind_set_error(info, "out of memory");
+    return;
+  }
+  sb->w = w;
+  sb->has_day = p[2] != 0;
+  sb->day = p[3];
+  for (size_t i = 0; i < w->table->ncolumns; i++) {
+    duckdb_logical_type lt = duckdb_create_logical_type(duck_type(w->table->columns[i].type));
+    duckdb_bind_add_result_column(info, w->table->columns[i].name, lt);
+    duckdb_destroy_logical_type(&lt);
+  }
+  duckdb_bind_set_bind_data(info, sb, free);
+}
+
+static void scan_init_fn(duckdb_init_info info) {
+  scan_state *st = calloc(1, sizeof *st);
+  if (!st) {
+    duckdb_init_set_error(info, "out of memory");
+    return;
+  }
+  duckdb_init_set_init_data(info, st, free);
+}
+
+/* Fill one output chunk from the current segment: the rows of the day
+ * (or all), whole vectors at a time when nothing is filtered. */
+static void scan_fn(duckdb_function_info info, duckdb_data_chunk out) {
+  scan_bind *sb = duckdb_function_get_bind_data(info);
+  scan_state *st = duckdb_function_get_init_data(info);
+  tt_lake_writer *w = sb->w;
+  const idx_t vs = duckdb_vector_size();
+  uint32_t idx[4096];
+  size_t n = 0;
+  const tt_batch *b = NULL;
+  while (st->seg < w->nsegs) {
+    b = w->segs[st->seg];
+    if (sb->has_day) {
+      const int64_t *ts = b->cols[w->table->time_index].v.i64;
+      while (st->row < b->nrows && n < vs && n < 4096) {
+        if (tt_time_day(ts[st->row]) == sb->day) idx[n++] = (uint32_t)st->row;
+        st->row++;
+      }
+    } else {
+      while (st->row < b->nrows && n < vs && n < 4096) idx[n++] = (uint32_t)st->row++;
+    }
+    if (n) break;
+    st->seg++;
+    st->row = 0;
+  }
+  if (n == 0) {
+    duckdb_data_chunk_set_size(out, 0);
+    return;
+  }
+  if (st->row >= b->nrows) st->seg++, st->row = 0;
+  int contiguous = idx[n - 1] - idx[0] == n - 1;
+  for (size_t c = 0; c < b->ncols; c++) {
+    const tt_vector *src = &b->cols[c];
+    duckdb_vector vec = duckdb_data_chunk_get_vector(out, c);
+    void *data = duckdb_vector_get_data(vec);
+    size_t first = idx[0];
+    switch (src->type) {
+    case TT_TYPE_DOUBLE:
+      if (contiguous) memcpy(data, src->v.f64 + first, n * sizeof(double));
+      else for (size_t i = 0; i < n; i++) ((double *)data)[i] = src->v.f64[idx[i]];
+      break;
+    case TT_TYPE_INT64:
+    case TT_TYPE_TIMESTAMP:
+      if (contiguous) memcpy(data, src->v.i64 + first, n * sizeof(int64_t));
+      else for (size_t i = 0; i < n; i++) ((int64_t *)data)[i] = src->v.i64[idx[i]];
+      break;
+    case TT_TYPE_BOOL: /* DuckDB's bool is one byte holding 0 or 1, like ours */
+      if (contiguous) memcpy(data, src->v.b + first, n);
+      else for (size_t i = 0; i < n; i++) ((uint8_t *)data)[i] = src->v.b[idx[i]];
+      break;
+    case TT_TYPE_STRING:
+      for (size_t i = 0; i < n; i++)
+        if (src->valid[idx[i]]) {
+          const char *s = src->v.str[idx[i]];
+          duckdb_vector_assign_string_element_len(vec, i, s, strlen(s));
+        }
+      break;
+    }
+    uint64_t *mask = NULL;
+    for (size_t i = 0; i < n; i++)
+      if (!src->valid[idx[i]]) {
+        if (!mask) {
+          duckdb_vector_ensure_validity_writable(vec);
+          mask = duckdb_vector_get_validity(vec);
+        }
+        duckdb_validity_set_row_invalid(mask, i);
+      }
+  }
+  duckdb_data_chunk_set_size(out, n);
+}
+
+tt_err tt__lake_register_scan(tt_lake *lake, tt_error *err) {
+  duckdb_table_function tf = duckdb_create_table_function();
+  duckdb_table_function_set_name(tf, "tt__stage_scan");
+  duckdb_logical_type bigint = duckdb_create_logical_type(DUCKDB_TYPE_BIGINT);
+  for (int i = 0; i < 4; i++) duckdb_table_function_add_parameter(tf, bigint);
+  duckdb_destroy_logical_type(&bigint);
+  duckdb_table_function_set_extra_info(tf, lake, NULL);
+  duckdb_table_function_set_bind(tf, scan_bind_fn);
+  duckdb_table_function_set_init(tf, scan_init_fn);
+  duckdb_table_function_set_function(tf, scan_fn);
+  duckdb_state st = duckdb_register_table_function(lake->con, tf);
+  duckdb_destroy_table_function(&tf);
+  if (st == DuckDBError) return tt_error_set(err, TT_DB, "cannot register the stage scan function");
   return TT_OK;
 }
 
@@ -288,24 +422,21 @@ static tt_err make_dirs_durable(const char *root, const char *dir, tt_error *err
   return TT_OK;
 }
 
-/* COPY (SELECT * FROM tt_stage [WHERE day]) TO tmp; commit to final. */
+/* COPY (the staged rows [of one day]) TO tmp; commit tmp to final. */
 static tt_err write_file(tt_lake_writer *w, const char *dir, int has_day, int64_t day,
                          tt_lake_part_info *info, tt_error *err) {
   char final[PATH_MAX], tmp[PATH_MAX + 16];
   if (snprintf(final, sizeof final, "%s/part-%s.parquet", dir, w->part_id) >= (int)sizeof final)
     return tt_error_set(err, TT_INVALID, "path too long: %s", dir);
-  snprintf(tmp, sizeof tmp, "%s.tmp", final);
+  /* The pid in the temporary name lets two runs over the same input work
+   * side by side: each renames an identical file into place. */
+  snprintf(tmp, sizeof tmp, "%s.tmp%ld", final, (long)getpid());
+  unlink(tmp); /* left by a killed run with the same pid */
   tt_err rc = make_dirs_durable(w->lake->root, dir, err);
   if (rc) return rc;
-  char sql[PATH_MAX + 512] = "COPY (SELECT * FROM tt_stage";
-  if (has_day && w->ndays > 1) {
-    size_t n = strlen(sql);
-    snprintf(sql + n, sizeof sql - n, " WHERE epoch_us(");
-    tt__sql_quote_ident(sql, sizeof sql, w->table->time_column);
-    n = strlen(sql);
-    snprintf(sql + n, sizeof sql - n, ") BETWEEN %lld AND %lld",
-             (long long)(day * TT_USEC_PER_DAY), (long long)((day + 1) * TT_USEC_PER_DAY - 1));
-  }
+  char sql[PATH_MAX + 512];
+  snprintf(sql, sizeof sql, "COPY (SELECT * FROM tt__stage_scan(%d, %lld, %d, %lld)",
+           w->slot, (long long)w->token, has_day && w->ndays > 1, (long long)day);
   strcat(sql, ") TO ");
   if (tt__sql_quote_string(sql, sizeof sql, tmp) || strlen(sql) + 64 > sizeof sql)
     return tt_error_set(err, TT_INVALID, "path too long: %s", tmp);
@@ -330,10 +461,6 @@ tt_err tt_lake_part_commit(tt_lake_writer *w, tt_lake_part_info *info, tt_error 
   if (info) memset(info, 0, sizeof *info);
   if (!w->staging) return tt_error_set(err, TT_INVALID, "no part begun");
   tt_err rc = TT_OK;
-  if (duckdb_appender_close(w->app) == DuckDBError) {
-    rc = tt_error_set(err, TT_DB, "appender close failed: %s", duckdb_appender_error(w->app));
-    goto out;
-  }
   if (w->rows == 0) goto out;
   char base[PATH_MAX];
   snprintf(base, sizeof base, "%s/%s%s%s", w->lake->root, w->table->name, w->partition[0] ? "/" : "",
@@ -351,8 +478,6 @@ tt_err tt_lake_part_commit(tt_lake_writer *w, tt_lake_part_info *info, tt_error 
   if (rc == TT_OK && info) info->rows = w->rows;
 out:
   tt_lake_part_abort(w);
-  /* Keep the staging memory low between parts. */
-  (void)tt__lake_exec(w->con, "DROP TABLE IF EXISTS tt_stage", NULL);
   return rc;
 }
 

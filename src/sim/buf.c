@@ -7,7 +7,8 @@ int tt__buf_reserve(tt__buf *b, size_t n) {
   if (b->failed) return -1;
   if (b->len + n <= b->cap) return 0;
   size_t cap = b->cap ? b->cap : 4096;
-  while (cap < b->len + n) cap *= 2;
+  while (cap < b->len + n)
+    cap *= 2;
   if (cap > TT__BUF_CAP) {
     b->failed = 1;
     return -1;

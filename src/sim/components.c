@@ -14,15 +14,16 @@
 #include "sim/model.h"
 
 /* Onset hazards per vehicle-day (before age and climate factors). */
-#define BATTERY_ONSET_PER_DAY 0.0010
+#define BATTERY_ONSET_PER_DAY 0.0012
 #define COOLING_ONSET_PER_DAY 0.0010
 #define PUNCTURE_PER_TYRE_DAY 0.00025
 #define NOISE_DTC_PER_DAY 0.03 /* DTCs that predict nothing */
 
-/* Brake pad wear: mm per km of driving, and per unit of braking energy
- * ((km/h)^2 / 10^4 shed), times the model's mass and the driver. */
+/* Brake pad wear: mm per km of driving, and per stop from cruise speed per
+ * unit of energy ((cruise/100 km/h)^2), times the model's mass and the
+ * driver. About 0.15 mm per 1000 km for a van, 0.4 for a city bus. */
 #define PAD_WEAR_PER_KM 0.00004
-#define PAD_WEAR_PER_BRAKE 0.0009
+#define PAD_WEAR_PER_STOP 0.0012
 #define PAD_WARN_MM 3.0
 #define PAD_NEW_MM 12.0
 #define TYRE_WARN 0.80 /* of set pressure, cold */
@@ -30,7 +31,7 @@
 #define NATURAL_LEAK_KPA_DAY 0.3
 
 static const char *const component_names[TT_SIM_NCOMPONENTS] = {"battery", "cooling", "brakes",
-                                                                 "tyres"};
+                                                                "tyres"};
 
 const char *tt_sim_component_name(int c) {
   return c >= 0 && c < TT_SIM_NCOMPONENTS ? component_names[c] : NULL;
@@ -64,7 +65,7 @@ static double natural_leak(void) { return NATURAL_LEAK_KPA_DAY / 86400; }
 void tt__components_init(tt__vehicle *v) {
   tt__rng *r = &v->rng;
   /* pads part-way through their life; a few near the limit already */
-  new_pads(v, PAD_NEW_MM - tt__rng_range(r, 0, 8.6));
+  new_pads(v, PAD_NEW_MM - tt__rng_range(r, 0, 8.0));
   /* the battery is as old as the vehicle, up to its fourth year */
   v->batt_age_v = 0.08 * fmin(v->age_years, 4) + tt__rng_range(r, 0, 0.3);
   v->batt_fail_v = 7.2;
@@ -86,7 +87,7 @@ void tt__components_init(tt__vehicle *v) {
   v->km_since_service = tt__rng_range(r, 0, v->spec->service_km);
   v->days_since_service = tt__rng_range(r, 0, 365);
   v->last_p0217 = v->last_p0562 = INT64_MIN / 2;
-  v->crank_v = 10.2;
+  v->crank_v = 10.5 - v->batt_age_v - (v->engine_type[0] == 'd' ? 0.3 : 0); /* as if started yesterday */
 }
 
 /* Take the vehicle off the road until `until`; the repair or service is
@@ -130,7 +131,8 @@ static void repair(tt__vehicle *v, tt_time t, int c, int after_failure) {
     break;
   case TT_SIM_BRAKES:
     new_pads(v, tt__rng_range(r, 11, 12.5));
-    tt__event_maintenance(v, t, "brakes", after_failure ? "replace pads and discs" : "replace pads");
+    tt__event_maintenance(v, t, "brakes",
+                          after_failure ? "replace pads and discs" : "replace pads");
     break;
   case TT_SIM_TYRES:
     for (int i = 0; i < 4; i++)
@@ -150,10 +152,13 @@ static void service(tt__vehicle *v, tt_time t) {
   v->counts.scheduled_services++;
   if (v->pad_mm < 5.0) repair(v, t, TT_SIM_BRAKES, 0);
   int leaking = 0;
-  for (int i = 0; i < 4; i++) leaking |= v->tyre_leak[i] > natural_leak();
-  if (leaking) repair(v, t, TT_SIM_TYRES, 0);
+  for (int i = 0; i < 4; i++)
+    leaking |= v->tyre_leak[i] > natural_leak();
+  if (leaking)
+    repair(v, t, TT_SIM_TYRES, 0);
   else {
-    for (int i = 0; i < 4; i++) v->tyre_loss[i] = 0;
+    for (int i = 0; i < 4; i++)
+      v->tyre_loss[i] = 0;
     tt__event_maintenance(v, t, "tyres", "inflate");
   }
   /* a battery test or a pressure test catches half of the advanced faults */
@@ -166,8 +171,8 @@ static void service(tt__vehicle *v, tt_time t) {
 
 /* A warning DTC: the fleet books a workshop visit with its response
  * probability. */
-static void warn(tt__vehicle *v, tt_time t, int c, const char *code, int severity,
-                 double min_days, double max_days) {
+static void warn(tt__vehicle *v, tt_time t, int c, const char *code, int severity, double min_days,
+                 double max_days) {
   tt__event_dtc(v, t, code, severity);
   /* the fleet decides once per fault whether it acts: a fleet that ignores
    * a warning keeps ignoring its repetitions until the part is fixed */
@@ -184,8 +189,10 @@ void tt__components_step(tt__vehicle *v, tt_time t, double dt) {
   int running = v->mode != TT__PARKED;
 
   if (v->down && t >= v->down_until) {
-    if (v->down == TT__DOWN_SERVICE) service(v, t);
-    else repair(v, t, v->down_component, v->fail_repair);
+    if (v->down == TT__DOWN_SERVICE)
+      service(v, t);
+    else
+      repair(v, t, v->down_component, v->fail_repair);
     v->down = TT__DOWN_NONE;
     v->fail_repair = 0;
   }
@@ -297,9 +304,17 @@ double tt__components_crank(tt__vehicle *v, tt_time t) {
   return cv;
 }
 
-void tt__components_brake(tt__vehicle *v, double v0, double v1, double km) {
-  double shed = v0 > v1 ? (v0 * v0 - v1 * v1) / 1e4 : 0;
-  v->pad_mm -= v->spec->mass * v->aggressiveness * (PAD_WEAR_PER_KM * km + PAD_WEAR_PER_BRAKE * shed);
+void tt__components_brake(tt__vehicle *v, double km) {
+  /* Wear from the braking energy to be expected on this road: stops per km
+   * times the kinetic energy shed per stop ((cruise/100)^2), plus a little
+   * per km. Computed from the road rather than from the sampled speed so
+   * that the pads wear the same at a 1 s and a 300 s interval. */
+  const tt__model_spec *s = v->spec;
+  double cruise = s->cruise_kmh[v->road];
+  double stops_per_km = s->stops_per_hour[v->road] / cruise;
+  double energy = (cruise / 100) * (cruise / 100);
+  v->pad_mm -= s->mass * v->aggressiveness * km *
+               (PAD_WEAR_PER_KM + PAD_WEAR_PER_STOP * stops_per_km * energy);
   if (v->pad_mm < 0) v->pad_mm = 0;
 }
 

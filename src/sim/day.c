@@ -5,14 +5,16 @@
  * save the battery. */
 #include "sim/model.h"
 
-#define PARKED_EARLY_S 900   /* cadence in the first two hours after engine off */
-#define PARKED_LATE_S 3600   /* cadence after that */
+#define PARKED_EARLY_S 900 /* cadence in the first two hours after engine off */
+#define PARKED_LATE_S 3600 /* cadence after that */
 #define PARKED_EARLY_FOR_S 7200
 
 static void count_row(tt__vehicle *v, const tt__row *row, int times) {
   v->counts.telemetry += times;
-  if (tt__row_out_of_range(row)) v->counts.telemetry_out_of_range += times;
-  else v->counts.telemetry_valid += times;
+  if (tt__row_out_of_range(row))
+    v->counts.telemetry_out_of_range += times;
+  else
+    v->counts.telemetry_valid += times;
   v->counts.dropout_values += (int64_t)times * __builtin_popcount(row->null_mask);
 }
 
@@ -41,10 +43,10 @@ int tt__vehicle_day(tt__vehicle *v, const tt__sim_ctx *c, tt_time day_start, tt_
     tt__components_step(v, t, dt);
     tt__vehicle_step(v, t, dt);
     if (!v->running) {
-      int64_t cadence = (v->parked_s < PARKED_EARLY_FOR_S ? PARKED_EARLY_S : PARKED_LATE_S) *
-                        TT_USEC_PER_SEC;
+      int64_t cadence =
+          (v->parked_s < PARKED_EARLY_FOR_S ? PARKED_EARLY_S : PARKED_LATE_S) * TT_USEC_PER_SEC;
       int64_t slot = (t - o->start) / cadence;
-      /* slots of the two cadences are told apart by the cadence's sign bit */
+      /* slots of the two cadences are told apart by the key's sign */
       int64_t key = cadence == PARKED_EARLY_S * TT_USEC_PER_SEC ? slot : -slot - 1;
       if (key == v->last_parked_slot) continue;
       v->last_parked_slot = key;
@@ -52,8 +54,9 @@ int tt__vehicle_day(tt__vehicle *v, const tt__sim_ctx *c, tt_time day_start, tt_
       v->last_parked_slot = INT64_MIN;
     }
     tt__vehicle_row(v, t, &row);
-    int late, oor;
-    int times = tt__imperfect_apply(v, c, &row, &late, &oor);
+    int late;
+    int times = tt__imperfect_apply(v, c, &row, &late);
+    tt__row_quantize(&row);
     if (late) {
       tt__fmt_row(&v->late, o->format, v->id, &row);
       count_row(v, &row, 1);
@@ -65,7 +68,8 @@ int tt__vehicle_day(tt__vehicle *v, const tt__sim_ctx *c, tt_time day_start, tt_
       silent_today = 1;
       continue;
     }
-    for (int i = 0; i < times; i++) tt__fmt_row(out, o->format, v->id, &row);
+    for (int i = 0; i < times; i++)
+      tt__fmt_row(out, o->format, v->id, &row);
     count_row(v, &row, times);
     written += times;
     *rows += times;

@@ -11,13 +11,14 @@
 /* name, engine types, vmax, cruise (urban rural highway), road mix, stops/h,
  * trip min, park min, idle rpm, rpm scale, mass, l/100km, idle l/h, tank l,
  * tyre kPa, service km */
+// clang-format off
 const tt__model_spec tt__models[TT__NMODELS] = {
     {"cargo-van", {"diesel", "petrol"}, 150, {40, 75, 110}, {0.55, 0.30, 0.15}, {25, 4, 0.5},
      30, 20, 780, 1.0, 1.3, 10, 0.9, 75, 350, 30000},
     {"box-truck", {"diesel", "diesel"}, 110, {35, 70, 85}, {0.40, 0.35, 0.25}, {20, 4, 0.5},
-     45, 30, 650, 0.75, 2.5, 22, 2.0, 200, 650, 40000},
+     45, 30, 650, 0.75, 2.0, 22, 2.0, 200, 650, 40000},
     {"city-bus", {"diesel", "hybrid"}, 90, {30, 55, 70}, {0.85, 0.15, 0.0}, {40, 8, 1},
-     80, 15, 680, 0.8, 3.0, 35, 2.5, 300, 800, 40000},
+     80, 15, 680, 0.8, 2.2, 35, 2.5, 300, 800, 40000},
     {"pickup", {"petrol", "diesel"}, 170, {45, 80, 115}, {0.30, 0.45, 0.25}, {15, 3, 0.5},
      35, 45, 750, 1.0, 1.1, 11, 0.8, 80, 260, 25000},
     {"compact-car", {"petrol", "hybrid"}, 180, {40, 80, 120}, {0.50, 0.30, 0.20}, {20, 3, 0.5},
@@ -43,6 +44,7 @@ const tt__fleet_spec tt__fleets[TT__NFLEETS] = {
     {"desert-haulage", 3, {0.1, 0.6, 0, 0.3, 0}, 5, 11, 0, 0.3},
     {"southern-services", 4, {0.2, 0, 0, 0.4, 0.4}, 8, 8, 0, 0.6},
 };
+// clang-format on
 
 static int pick(tt__rng *r, const double *p, int n) {
   double u = tt__rng_uniform(r), acc = 0;
@@ -76,7 +78,7 @@ void tt__vehicle_init(tt__vehicle *v, const tt_sim_options *o, int64_t index) {
   v->build_year = (int)year - age;
   v->age_years = age;
   v->aggressiveness = tt__rng_range(r, 0.7, 1.4);
-  v->thermostat_c = tt__rng_range(r, 88, 92);
+  v->thermostat_c = tt__rng_range(r, 85, 97);
   v->shift_start_h = f->shift_start_h + 0.5 * tt__rng_normal(r);
   v->shift_len_h = f->shift_len_h + 0.5 * tt__rng_normal(r);
   if (v->shift_start_h < 0.5) v->shift_start_h = 0.5;
@@ -90,7 +92,7 @@ void tt__vehicle_init(tt__vehicle *v, const tt_sim_options *o, int64_t index) {
   v->weather_c = 3 * tt__rng_normal(r);
   v->ambient_c = tt__climate_ambient(&tt__regions[v->region], o->start) + v->weather_c;
   v->coolant = v->ambient_c;
-  v->last_parked_slot = -1;
+  v->last_parked_slot = INT64_MIN; /* no parked row written yet */
   tt__components_init(v);
 }
 

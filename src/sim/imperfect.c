@@ -26,17 +26,16 @@ void tt__imperfect_day(tt__vehicle *v, tt_time day_start) {
   v->was_silent = 1;
 }
 
-int tt__imperfect_apply(tt__vehicle *v, const tt__sim_ctx *c, tt__row *row, int *late,
-                        int *out_of_range) {
+int tt__imperfect_apply(tt__vehicle *v, const tt__sim_ctx *c, tt__row *row, int *late) {
   tt__rng *r = &v->rng;
   *late = 0;
-  *out_of_range = 0;
   if (row->ts >= v->silent_from && row->ts < v->silent_until) return 0;
 
   /* dropouts: one draw per row decides whether any signal starts one */
   if (tt__rng_chance(r, DROPOUT_PER_SIGNAL_ROW * TT__NSIG)) {
     unsigned i = tt__rng_below(r, TT__NSIG);
-    v->dropout_until[i] = row->ts + (tt_time)(10 + tt__rng_exp(r, DROPOUT_MEAN_S)) * TT_USEC_PER_SEC;
+    v->dropout_until[i] =
+        row->ts + (tt_time)(10 + tt__rng_exp(r, DROPOUT_MEAN_S)) * TT_USEC_PER_SEC;
   }
   for (int i = 0; i < TT__NSIG; i++)
     if (row->ts < v->dropout_until[i]) row->null_mask |= 1u << i;
@@ -48,10 +47,7 @@ int tt__imperfect_apply(tt__vehicle *v, const tt__sim_ctx *c, tt__row *row, int 
     int out = tt__rng_chance(r, SPIKE_OUT_OF_RANGE);
     row->v[i] = out ? tt__signals[i].spike_out : tt__signals[i].spike_in;
     v->counts.spikes++;
-    if (out) {
-      v->counts.spikes_out_of_range++;
-      *out_of_range = 1;
-    }
+    if (out) v->counts.spikes_out_of_range++;
     return 1;
   }
   u -= SPIKE_PER_ROW;

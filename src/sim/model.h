@@ -47,7 +47,8 @@ extern const tt__signal_def tt__signals[TT__NSIG];
 typedef struct tt__row {
   tt_time ts;
   double v[TT__NSIG];
-  uint32_t null_mask; /* bit i: signal i is empty (sensor dropout) */
+  int64_t q[TT__NSIG]; /* v rounded to the signal's decimals, times 10^decimals */
+  uint32_t null_mask;  /* bit i: signal i is empty (sensor dropout) */
   int engine_running;
 } tt__row;
 
@@ -61,11 +62,11 @@ typedef struct tt__model_spec {
   double trip_min;          /* mean trip length, minutes */
   double park_min;          /* mean stop between trips within a shift, minutes */
   double idle_rpm;
-  double rpm_scale;         /* diesel trucks rev lower */
-  double mass;              /* brake wear factor */
+  double rpm_scale; /* diesel trucks rev lower */
+  double mass;      /* brake wear factor */
   double l_per_100km, idle_l_per_h, tank_l;
-  double tyre_kpa;          /* cold set pressure at 20 °C */
-  double service_km;        /* scheduled service interval */
+  double tyre_kpa;   /* cold set pressure at 20 °C */
+  double service_km; /* scheduled service interval */
 } tt__model_spec;
 
 typedef struct tt__region_spec {
@@ -121,8 +122,8 @@ typedef struct tt__vehicle {
 
   /* components */
   double pad_mm, pad_fail_mm;
-  double batt_age_v; /* healthy cranking offset from age, volts */
-  double batt_deg, batt_rate;   /* degradation 0..1 and its growth per second */
+  double batt_age_v;          /* healthy cranking offset from age, volts */
+  double batt_deg, batt_rate; /* degradation 0..1 and its growth per second */
   double cool_deg, cool_rate;
   double tyre_set[4], tyre_loss[4], tyre_leak[4]; /* kPa, kPa, kPa/s */
   double km_since_service, days_since_service, batt_fail_v;
@@ -150,7 +151,7 @@ typedef struct tt__vehicle {
 typedef struct tt__sim_ctx {
   const tt_sim_options *opt;
   int64_t interval_s;
-  int last_day;            /* no rows are made late on the last day */
+  int last_day; /* no rows are made late on the last day */
 } tt__sim_ctx;
 
 /* fleet.c: draw a vehicle's attributes and initial state. */
@@ -180,8 +181,8 @@ void tt__components_step(tt__vehicle *v, tt_time t, double dt);
 /* An engine start at t: returns the cranking voltage, or a value < 0 when the
  * battery fails to start the engine (a failure is recorded). */
 double tt__components_crank(tt__vehicle *v, tt_time t);
-/* Brake pad wear for a speed drop from v0 to v1 (km/h) and distance (km). */
-void tt__components_brake(tt__vehicle *v, double v0, double v1, double km);
+/* Brake pad wear over km driven on the current road type. */
+void tt__components_brake(tt__vehicle *v, double km);
 /* Called when the engine runs hot enough to boil over: fails cooling. */
 void tt__components_overheat(tt__vehicle *v, tt_time t);
 /* Events, formatted into the vehicle's buffers in v->format. */
@@ -191,10 +192,9 @@ void tt__event_failure(tt__vehicle *v, tt_time t, int component);
 
 /* imperfect.c: decide a row's imperfections; returns how many times the row
  * is written now (0: silent or made late, 1, or 2 for a duplicate). *late is
- * set when the row goes to the next day's file instead. *out_of_range when a
- * spike left the schema's range. */
-int tt__imperfect_apply(tt__vehicle *v, const tt__sim_ctx *c, tt__row *row, int *late,
-                        int *out_of_range);
+ * set when the row goes to the next day's file instead. Whether a spike left
+ * the schema's range is judged from the written values (tt__row_out_of_range). */
+int tt__imperfect_apply(tt__vehicle *v, const tt__sim_ctx *c, tt__row *row, int *late);
 /* Start of a day: may start a silent period. */
 void tt__imperfect_day(tt__vehicle *v, tt_time day_start);
 
@@ -203,11 +203,13 @@ void tt__imperfect_day(tt__vehicle *v, tt_time day_start);
 void tt__fmt_fixed(tt__buf *b, double x, int decimals);
 /* Append "2026-01-01T00:01:00Z" (whole seconds). */
 void tt__fmt_time(tt__buf *b, tt_time t);
-/* Append one telemetry line (CSV or JSON) ending in '\n'. */
+/* Append one telemetry line (CSV or JSON) ending in '\n', from row->q. */
 void tt__fmt_row(tt__buf *b, tt_sim_format f, const char *vehicle_id, const tt__row *row);
 /* CSV header line of the telemetry table. */
 void tt__fmt_telemetry_header(tt__buf *b);
-/* 1 if any non-null value, as written (rounded), is outside its range. */
+/* Round v into q: what is written and what the range check sees. */
+void tt__row_quantize(tt__row *row);
+/* 1 if any non-null value, as written (q), is outside its range. */
 int tt__row_out_of_range(const tt__row *row);
 
 /* day.c: simulate vehicle v over [day_start, day_start + 1 day), append

@@ -20,9 +20,7 @@ static double clamp(double x, double lo, double hi) { return x < lo ? lo : x > h
  * dt is fixed for a run and there are a few dozen distinct tau, so the
  * values are memoised per thread: exp() was a tenth of the run time. */
 static double lag(double dt, double tau) {
-  static _Thread_local struct {
-    double dt, tau, value;
-  } memo[128];
+  static _Thread_local struct { double dt, tau, value; } memo[128];
   uint64_t bits;
   memcpy(&bits, &tau, sizeof bits);
   unsigned h = (unsigned)((bits * UINT64_C(0x9E3779B97F4A7C15)) >> 57);
@@ -71,7 +69,8 @@ static void step_mode(tt__vehicle *v, tt_time t, double dt) {
     /* Hazard of starting a trip: a working vehicle waits park_min between
      * trips; outside the shift it is used rarely, at night almost never. */
     double rate;
-    if (in_shift(v, t)) rate = 1.0 / (s->park_min * 60);
+    if (in_shift(v, t))
+      rate = 1.0 / (s->park_min * 60);
     else {
       double h = tt__climate_local_hour(&tt__regions[v->region], t);
       rate = (h < 5 || h >= 22) ? 1.0 / (5 * 86400.0) : 1.0 / (1.5 * 86400.0);
@@ -92,8 +91,10 @@ static void step_mode(tt__vehicle *v, tt_time t, double dt) {
   case TT__IDLE:
     v->mode_left_s -= dt;
     if (v->mode_left_s > 0) return;
-    if (v->next_mode == TT__DRIVING) v->mode = TT__DRIVING;
-    else engine_off(v);
+    if (v->next_mode == TT__DRIVING)
+      v->mode = TT__DRIVING;
+    else
+      engine_off(v);
     return;
   case TT__DRIVING:
     v->trip_left_s -= dt;
@@ -163,7 +164,7 @@ void tt__vehicle_step(tt__vehicle *v, tt_time t, double dt) {
   double km = 0.5 * (v0 + v->speed) * dt / 3600.0;
   v->odometer_km += km;
   v->km_since_service += km;
-  tt__components_brake(v, v0, v->speed, km);
+  tt__components_brake(v, km);
 
   /* engine speed */
   if (v->mode == TT__DRIVING)
@@ -176,10 +177,11 @@ void tt__vehicle_step(tt__vehicle *v, tt_time t, double dt) {
   /* coolant: warms towards the thermostat under load; a failing cooling
    * system (cool_deg 0..1) runs hotter the harder the engine works */
   double load = running ? clamp(v->speed / 110 * 0.6 + clamp(v->accel, 0, 3) * 0.1 +
-                                    (v->rpm - s->idle_rpm) / 4000 * 0.4, 0, 1)
+                                    (v->rpm - s->idle_rpm) / 4000 * 0.4,
+                                0, 1)
                         : 0;
   if (running) {
-    double target = v->thermostat_c + 6 * load + 38 * pow(v->cool_deg, 1.5) * (0.3 + load);
+    double target = v->thermostat_c + 6 * load + 22 * v->cool_deg * v->cool_deg * (0.3 + load);
     v->coolant += (target - v->coolant) * lag(dt, 300);
     if (v->cool_deg >= 1 && load > 0.3) {
       v->coolant = tt__rng_range(r, 124, 138);
@@ -201,7 +203,6 @@ void tt__vehicle_step(tt__vehicle *v, tt_time t, double dt) {
                     (v->mode == TT__IDLE ? s->idle_l_per_h * dt / 3600 : 0);
     v->fuel_pct = fmax(0, v->fuel_pct - litres / s->tank_l * 100);
   }
-
 }
 
 void tt__vehicle_row(tt__vehicle *v, tt_time t, tt__row *row) {
@@ -216,10 +217,10 @@ void tt__vehicle_row(tt__vehicle *v, tt_time t, tt__row *row) {
   x[TT__SIG_RPM] = running ? clamp(v->rpm, 0, 7000) : 0;
   x[TT__SIG_SPEED] = running ? v->speed : 0;
   x[TT__SIG_COOLANT] = clamp(v->coolant + 0.4 * tt__rng_normal(r), -50, 145);
-  x[TT__SIG_OIL] =
-      running ? clamp(60 + 0.12 * v->rpm / s->rpm_scale - 0.9 * fmax(0, v->coolant - 92) +
-                          6 * tt__rng_normal(r), 30, 800)
-              : 0;
+  x[TT__SIG_OIL] = running ? clamp(60 + 0.12 * v->rpm / s->rpm_scale -
+                                       0.9 * fmax(0, v->coolant - 92) + 6 * tt__rng_normal(r),
+                                   30, 800)
+                           : 0;
   if (running) {
     x[TT__SIG_BATTERY] = 14.15 - 0.3 * v->batt_deg + 0.06 * tt__rng_normal(r);
   } else if (v->down && v->fail_repair && v->down_component == TT_SIM_BATTERY) {

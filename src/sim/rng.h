@@ -12,8 +12,6 @@
 
 typedef struct tt__rng {
   uint64_t s[4];
-  double spare; /* second value of the last Box–Muller pair */
-  int has_spare;
 } tt__rng;
 
 /* Seed stream `stream` of `seed`. Different (seed, stream) pairs give
@@ -26,7 +24,7 @@ double tt__rng_uniform(tt__rng *r);
 double tt__rng_range(tt__rng *r, double lo, double hi);
 /* Uniform integer in [0, n); n > 0. */
 uint32_t tt__rng_below(tt__rng *r, uint32_t n);
-/* Standard normal (Box–Muller, both values used). */
+/* Approximately standard normal (Irwin–Hall of four uniforms), in ±3.46. */
 double tt__rng_normal(tt__rng *r);
 /* Exponential with the given mean. */
 double tt__rng_exp(tt__rng *r, double mean);

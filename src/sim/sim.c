@@ -1,8 +1,9 @@
 /* tt_sim_run: the simulation loop and the files.
  *
- * Day by day, vehicles are simulated in groups; within a group each thread
- * takes a contiguous slice of vehicles and formats their rows into its own
- * buffer, and the buffers are written in vehicle order. A vehicle's random
+ * Day by day, vehicles are simulated in groups; within a group each worker
+ * thread takes a contiguous slice of vehicles and formats their rows into its
+ * own buffer, and the buffers are written in vehicle order while the next
+ * group is computed (run_days). A vehicle's random
  * stream and state belong to it alone, so the bytes written do not depend on
  * the number of threads. Events stay in each vehicle's buffers until the end
  * and are written in vehicle order (each vehicle's in time order). Every file
@@ -47,8 +48,8 @@ static tt_err check_options(const tt_sim_options *o, tt_error *err) {
                  (long long)MAX_VEHICLES, (long long)o->vehicles);
   } else if (o->days < 1 || o->days > MAX_DAYS) {
     field = "days";
-    tt_error_set(err, TT_INVALID, "days must be between 1 and %lld, got %lld",
-                 (long long)MAX_DAYS, (long long)o->days);
+    tt_error_set(err, TT_INVALID, "days must be between 1 and %lld, got %lld", (long long)MAX_DAYS,
+                 (long long)o->days);
   } else if (o->interval_us < TT_USEC_PER_SEC || o->interval_us > TT_USEC_PER_HOUR ||
              o->interval_us % TT_USEC_PER_SEC) {
     field = "interval";
@@ -56,10 +57,12 @@ static tt_err check_options(const tt_sim_options *o, tt_error *err) {
   } else if (o->start % TT_USEC_PER_DAY) {
     field = "start";
     tt_error_set(err, TT_INVALID, "start must be a date (midnight UTC), e.g. 2026-01-01");
-  } else if (o->start < tt_time_from_civil(1980, 1, 1) ||
+  } else if (o->start < tt_time_from_civil(1995, 1, 1) ||
              o->start > tt_time_from_civil(2090, 1, 1)) {
+    /* vehicles are up to 15 years old: build years stay in the schema's
+     * 1980..2100 */
     field = "start";
-    tt_error_set(err, TT_INVALID, "start must be between 1980 and 2090");
+    tt_error_set(err, TT_INVALID, "start must be between 1995-01-01 and 2090-01-01");
   } else if (o->format != TT_SIM_CSV && o->format != TT_SIM_JSONL) {
     field = "format";
     tt_error_set(err, TT_INVALID, "format must be csv or jsonl");
@@ -130,9 +133,13 @@ static void out_abort(out_file *f) {
 }
 
 /* Remove telemetry day files and event files a previous run left behind
- * (other days, other format), so the directory holds one simulation. */
+ * (other days, other format), so the directory holds one simulation. Only
+ * in a directory that holds a simulation (simulation.json): files of the
+ * same names in any other directory are the user's, and left alone. */
 static void remove_stale(const char *dir) {
   char path[4200];
+  snprintf(path, sizeof path, "%s/simulation.json", dir);
+  if (!tt_path_exists(path)) return;
   snprintf(path, sizeof path, "%s/telemetry", dir);
   DIR *d = opendir(path);
   if (d) {
@@ -140,8 +147,8 @@ static void remove_stale(const char *dir) {
     while ((e = readdir(d))) {
       const char *n = e->d_name;
       size_t len = strlen(n);
-      int is_day = !strncmp(n, "telemetry-", 10) &&
-                   ((len == 24 && !strcmp(n + 20, ".csv")) || (len == 26 && !strcmp(n + 20, ".jsonl")));
+      int is_day = !strncmp(n, "telemetry-", 10) && ((len == 24 && !strcmp(n + 20, ".csv")) ||
+                                                     (len == 26 && !strcmp(n + 20, ".jsonl")));
       if (!is_day) continue;
       char f[4500];
       snprintf(f, sizeof f, "%s/%s", path, n);
@@ -176,10 +183,15 @@ static void *job_run(void *arg) {
   return NULL;
 }
 
+/* Every field of tt_sim_counts is an int64_t, so vehicles' counts are summed
+ * as arrays; the assertion catches a field of another type. */
+_Static_assert(sizeof(tt_sim_counts) % sizeof(int64_t) == 0, "tt_sim_counts: int64_t fields only");
+
 static void add_counts(tt_sim_counts *a, const tt_sim_counts *b) {
   int64_t *x = (int64_t *)a;
   const int64_t *y = (const int64_t *)b;
-  for (size_t i = 0; i < sizeof *a / sizeof(int64_t); i++) x[i] += y[i];
+  for (size_t i = 0; i < sizeof *a / sizeof(int64_t); i++)
+    x[i] += y[i];
 }
 
 static int default_threads(void) {
@@ -187,56 +199,89 @@ static int default_threads(void) {
   return n < 1 ? 1 : n > 64 ? 64 : (int)n;
 }
 
-/* Simulate one day for all vehicles and write its file. */
-static tt_err run_day(tt__vehicle *vehicles, const tt__sim_ctx *ctx, job *jobs, int nthreads,
-                      int64_t group, tt_time day_start, int64_t *rows, tt_error *err) {
+/* The telemetry of all days. Work comes in units, one group of vehicles on
+ * one day, in order. Worker threads compute unit u into one of two job sets
+ * while this thread writes unit u-1's buffers from the other set, so
+ * formatting and writing overlap; the bytes go out in unit and slice order,
+ * exactly as if done one after the other. Only one unit is computed at a
+ * time, so no two threads ever touch the same vehicle. */
+static tt_err run_days(tt__vehicle *vehicles, tt__sim_ctx *ctx, job *jobs, int nthreads,
+                       int64_t group, int64_t *day_rows, tt_error *err) {
   const tt_sim_options *o = ctx->opt;
-  char date[16], path[4200];
-  tt_time_format_date(day_start, date, sizeof date);
-  snprintf(path, sizeof path, "%s/telemetry/telemetry-%s.%s", o->out_dir, date, ext_of(o->format));
-  out_file f;
-  tt_err rc = out_open(&f, path, err);
-  if (rc) return rc;
-  if (o->format == TT_SIM_CSV) {
-    tt__buf h = {0};
-    tt__fmt_telemetry_header(&h);
-    rc = h.failed ? tt_error_set(err, TT_NOMEM, "out of memory") : out_write(&f, h.p, h.len, err);
-    tt__buf_free(&h);
-    if (rc) goto fail;
-  }
-  for (int64_t g0 = 0; g0 < o->vehicles; g0 += group) {
-    int64_t g1 = g0 + group < o->vehicles ? g0 + group : o->vehicles;
-    int n = nthreads < g1 - g0 ? nthreads : (int)(g1 - g0);
-    pthread_t tids[MAX_THREADS];
-    int started[MAX_THREADS] = {0};
+  int64_t per_day = (o->vehicles + group - 1) / group;
+  int64_t units = o->days * per_day;
+  job *sets[2] = {jobs, jobs + nthreads};
+  int nset[2] = {0, 0};
+  pthread_t tids[MAX_THREADS];
+  int started[MAX_THREADS];
+  out_file f = {.fd = -1};
+  tt_err rc = TT_OK;
+
+  for (int64_t u = 0; u <= units; u++) {
+    /* 1. start computing unit u */
+    job *cur = sets[u & 1];
+    int n = 0;
+    if (u < units) {
+      int64_t d = u / per_day, g0 = (u % per_day) * group;
+      int64_t g1 = g0 + group < o->vehicles ? g0 + group : o->vehicles;
+      ctx->last_day = d + 1 == o->days; /* read by this unit's workers only */
+      n = nthreads < g1 - g0 ? nthreads : (int)(g1 - g0);
+      nset[u & 1] = n;
+      for (int k = 0; k < n; k++) {
+        job *j = &cur[k];
+        j->vehicles = vehicles;
+        j->from = g0 + (g1 - g0) * k / n;
+        j->to = g0 + (g1 - g0) * (k + 1) / n;
+        j->ctx = ctx;
+        j->day_start = o->start + d * TT_USEC_PER_DAY;
+        j->rows = 0;
+        j->failed = 0;
+        tt__buf_reset(&j->out);
+        /* a worker that cannot start runs on this thread at the join */
+        started[k] = !pthread_create(&tids[k], NULL, job_run, j);
+      }
+    }
+    /* 2. meanwhile write unit u-1: open its day's file before its first
+     * group, commit it after its last */
+    if (u > 0 && !rc) {
+      job *prev = sets[(u - 1) & 1];
+      int64_t d = (u - 1) / per_day;
+      if ((u - 1) % per_day == 0) {
+        char date[16], path[4200];
+        tt_time_format_date(o->start + d * TT_USEC_PER_DAY, date, sizeof date);
+        snprintf(path, sizeof path, "%s/telemetry/telemetry-%s.%s", o->out_dir, date,
+                 ext_of(o->format));
+        rc = out_open(&f, path, err);
+        if (!rc && o->format == TT_SIM_CSV) {
+          tt__buf h = {0};
+          tt__fmt_telemetry_header(&h);
+          rc = h.failed ? tt_error_set(err, TT_NOMEM, "out of memory")
+                        : out_write(&f, h.p, h.len, err);
+          tt__buf_free(&h);
+        }
+      }
+      for (int k = 0; k < nset[(u - 1) & 1] && !rc; k++) {
+        if (prev[k].failed)
+          rc = tt_error_set(err, TT_NOMEM, "out of memory formatting rows");
+        else
+          rc = out_write(&f, prev[k].out.p, prev[k].out.len, err);
+        day_rows[d] += prev[k].rows;
+      }
+      if (!rc && (u - 1) % per_day == per_day - 1) {
+        rc = out_commit(&f, err);
+        if (!rc && o->progress) o->progress(o->progress_ud, d + 1, o->days);
+      }
+    }
+    /* 3. wait for unit u */
     for (int k = 0; k < n; k++) {
-      job *j = &jobs[k];
-      j->vehicles = vehicles;
-      j->from = g0 + (g1 - g0) * k / n;
-      j->to = g0 + (g1 - g0) * (k + 1) / n;
-      j->ctx = ctx;
-      j->day_start = day_start;
-      j->rows = 0;
-      j->failed = 0;
-      tt__buf_reset(&j->out);
-      /* job 0 runs on this thread; if a thread cannot start, run it here */
-      if (k > 0 && !pthread_create(&tids[k], NULL, job_run, j)) started[k] = 1;
+      if (started[k])
+        pthread_join(tids[k], NULL);
+      else
+        job_run(&cur[k]);
     }
-    job_run(&jobs[0]);
-    for (int k = 1; k < n; k++) {
-      if (started[k]) pthread_join(tids[k], NULL);
-      else job_run(&jobs[k]);
-    }
-    for (int k = 0; k < n && !rc; k++) {
-      if (jobs[k].failed) rc = tt_error_set(err, TT_NOMEM, "out of memory formatting rows");
-      else rc = out_write(&f, jobs[k].out.p, jobs[k].out.len, err);
-      *rows += jobs[k].rows;
-    }
-    if (rc) goto fail;
+    if (rc) break;
   }
-  return out_commit(&f, err);
-fail:
-  out_abort(&f);
+  if (rc && f.fd >= 0) out_abort(&f);
   return rc;
 }
 
@@ -250,8 +295,10 @@ static tt_err write_events(tt__vehicle *vehicles, const tt_sim_options *o, const
   if (o->format == TT_SIM_CSV) rc = out_write(&f, header, strlen(header), err);
   for (int64_t i = 0; i < o->vehicles && !rc; i++) {
     const tt__buf *b = (const tt__buf *)((const char *)&vehicles[i] + buf_offset);
-    if (b->failed) rc = tt_error_set(err, TT_NOMEM, "out of memory formatting events");
-    else if (b->len) rc = out_write(&f, b->p, b->len, err);
+    if (b->failed)
+      rc = tt_error_set(err, TT_NOMEM, "out of memory formatting events");
+    else if (b->len)
+      rc = out_write(&f, b->p, b->len, err);
   }
   if (rc) {
     out_abort(&f);
@@ -281,14 +328,17 @@ static tt_err write_vehicles(tt__vehicle *vehicles, const tt_sim_options *o, tt_
       tt__buf_putc(&b, '"');
     }
     for (int k = 0; k < 5; k++) {
-      if (csv) tt__buf_putc(&b, ',');
+      if (csv)
+        tt__buf_putc(&b, ',');
       else {
         tt__buf_puts(&b, ",\"");
         tt__buf_puts(&b, keys[k]);
         tt__buf_puts(&b, "\":");
       }
-      if (!vals[k]) tt__fmt_fixed(&b, v->build_year, 0);
-      else if (csv) tt__buf_puts(&b, vals[k]);
+      if (!vals[k])
+        tt__fmt_fixed(&b, v->build_year, 0);
+      else if (csv)
+        tt__buf_puts(&b, vals[k]);
       else {
         tt__buf_putc(&b, '"');
         tt__buf_puts(&b, vals[k]);
@@ -306,8 +356,10 @@ static tt_err write_vehicles(tt__vehicle *vehicles, const tt_sim_options *o, tt_
     out_file f;
     rc = out_open(&f, path, err);
     if (!rc) rc = out_write(&f, b.p, b.len, err);
-    if (!rc) rc = out_commit(&f, err);
-    else if (f.fd >= 0) out_abort(&f);
+    if (!rc)
+      rc = out_commit(&f, err);
+    else if (f.fd >= 0)
+      out_abort(&f);
   }
   tt__buf_free(&b);
   return rc;
@@ -383,8 +435,10 @@ static tt_err write_manifest(const tt_sim_options *o, const tt_sim_counts *c,
     out_file f;
     rc = out_open(&f, path, err);
     if (!rc) rc = out_write(&f, b.p, b.len, err);
-    if (!rc) rc = out_commit(&f, err);
-    else if (f.fd >= 0) out_abort(&f);
+    if (!rc)
+      rc = out_commit(&f, err);
+    else if (f.fd >= 0)
+      out_abort(&f);
   }
   tt__buf_free(&b);
   return rc;
@@ -401,12 +455,13 @@ tt_err tt_sim_run(const tt_sim_options *o, tt_sim_counts *counts, tt_error *err)
   int nthreads = o->threads ? o->threads : default_threads();
   tt__vehicle *vehicles = calloc((size_t)o->vehicles, sizeof *vehicles);
   int64_t *day_rows = calloc((size_t)o->days, sizeof *day_rows);
-  job *jobs = calloc((size_t)nthreads, sizeof *jobs);
+  job *jobs = calloc(2 * (size_t)nthreads, sizeof *jobs); /* two sets: see run_days */
   if (!vehicles || !day_rows || !jobs) {
     rc = tt_error_set(err, TT_NOMEM, "out of memory for %lld vehicles", (long long)o->vehicles);
     goto out;
   }
-  for (int64_t i = 0; i < o->vehicles; i++) tt__vehicle_init(&vehicles[i], o, i);
+  for (int64_t i = 0; i < o->vehicles; i++)
+    tt__vehicle_init(&vehicles[i], o, i);
 
   /* group size: a running engine writes a row per interval for ~a third of
    * the day, ~200 bytes each */
@@ -416,13 +471,7 @@ tt_err tt_sim_run(const tt_sim_options *o, tt_sim_counts *counts, tt_error *err)
   if (group < 4 * nthreads) group = 4 * nthreads;
   tt__sim_ctx ctx = {.opt = o, .interval_s = interval_s, .last_day = 0};
 
-  for (int64_t d = 0; d < o->days; d++) {
-    ctx.last_day = d + 1 == o->days;
-    rc = run_day(vehicles, &ctx, jobs, nthreads, group, o->start + d * TT_USEC_PER_DAY,
-                 &day_rows[d], err);
-    if (rc) goto out;
-    if (o->progress) o->progress(o->progress_ud, d + 1, o->days);
-  }
+  if ((rc = run_days(vehicles, &ctx, jobs, nthreads, group, day_rows, err))) goto out;
 
   if ((rc = write_events(vehicles, o, "dtc", "vehicle_id,ts,code,severity\n",
                          offsetof(tt__vehicle, dtc), err)) ||
@@ -435,7 +484,8 @@ tt_err tt_sim_run(const tt_sim_options *o, tt_sim_counts *counts, tt_error *err)
 
   tt_sim_counts total;
   memset(&total, 0, sizeof total);
-  for (int64_t i = 0; i < o->vehicles; i++) add_counts(&total, &vehicles[i].counts);
+  for (int64_t i = 0; i < o->vehicles; i++)
+    add_counts(&total, &vehicles[i].counts);
   total.vehicles = o->vehicles;
   total.telemetry_files = o->days;
   if ((rc = write_manifest(o, &total, day_rows, err))) goto out;
@@ -443,9 +493,11 @@ tt_err tt_sim_run(const tt_sim_options *o, tt_sim_counts *counts, tt_error *err)
 
 out:
   if (vehicles)
-    for (int64_t i = 0; i < o->vehicles; i++) tt__vehicle_free(&vehicles[i]);
+    for (int64_t i = 0; i < o->vehicles; i++)
+      tt__vehicle_free(&vehicles[i]);
   if (jobs)
-    for (int k = 0; k < nthreads; k++) tt__buf_free(&jobs[k].out);
+    for (int k = 0; k < 2 * nthreads; k++)
+      tt__buf_free(&jobs[k].out);
   free(jobs);
   free(day_rows);
   free(vehicles);
