@@ -55,6 +55,13 @@ int cmd_replay(cli *ctx, int argc, char **argv);
 /* `ingest kafka://…` (cli/cmd_ingest_kafka.c); `ingest` dispatches to it. */
 int cmd_ingest_kafka(cli *ctx, int argc, char **argv);
 void cmd_ingest_kafka_help(FILE *f);
+int cmd_train(cli *ctx, int argc, char **argv);
+int cmd_models(cli *ctx, int argc, char **argv);
+int cmd_predict(cli *ctx, int argc, char **argv);
+int cmd_evaluate(cli *ctx, int argc, char **argv);
+/* Open the configured registry (cmd_models.c); returns an exit code. */
+struct tt_registry;
+int cli_open_registry(cli *ctx, struct tt_registry **reg);
 int cmd_simulate(cli *ctx, int argc, char **argv);
 int cmd_schema(cli *ctx, int argc, char **argv);
 int cmd_registry(cli *ctx, int argc, char **argv);

@@ -19,6 +19,10 @@
 static const cli_command commands[] = {
     {"init", cmd_init, "create a project directory"},
     {"config", cmd_config, "show the effective configuration"},
+    {"train", cmd_train, "train a model spec and register the model"},
+    {"models", cmd_models, "list, show, alias and compare registered models"},
+    {"predict", cmd_predict, "score the fleet with a registered model (predict batch)"},
+    {"evaluate", cmd_evaluate, "evaluate a model on vehicles with known outcomes"},
     {"simulate", cmd_simulate, "write a simulated fleet's telemetry and event files"},
     {"schema", cmd_schema, "validate, register, show, list and diff dataset schemas"},
     {"registry", cmd_registry, "registry (metadata store) info and search across kinds"},

@@ -45,6 +45,9 @@
     "Worker threads for file ingest; 0 means one per core.")                                       \
   X("ingest.max_record_bytes", TT_CONFIG_INT, "1048576", 1024, INT64_C(1) << 30, NULL,            \
     "Longest accepted record (line or message); longer ones are dead-lettered.")                  \
+  X("train.threads", TT_CONFIG_INT, "0", 0, 1024, NULL,                                          \
+    "XGBoost threads for `telltale train` when the model spec sets no nthread; 0 means "        \
+    "XGBoost's default (every core).")                                                            \
   X("log.format", TT_CONFIG_ENUM, "text", 0, 0, "text|json",                                      \
     "Log format: text for terminals, json (JSON lines) for daemons.")                             \
   X("log.level", TT_CONFIG_ENUM, "info", 0, 0, "debug|info|warn|error|quiet",                     \

@@ -12,6 +12,9 @@
 
 extern const char tt_example_schema_yaml[];
 extern const char tt_example_telltale_yaml[];
+extern const char tt_example_model_battery_yaml[];
+extern const char tt_example_model_cooling_yaml[];
+extern const char tt_example_model_brakes_yaml[];
 extern const char tt_example_features_yaml[];
 
 const char *tt_project_example_schema(void) { return tt_example_schema_yaml; }
@@ -47,6 +50,9 @@ tt_err tt_project_init(const char *dir, tt_error *err) {
   } files[] = {
       {"telltale.yaml", tt_example_telltale_yaml},
       {"schemas/fleet.yaml", tt_example_schema_yaml},
+      {"models/battery_7d.yaml", tt_example_model_battery_yaml},
+      {"models/cooling_7d.yaml", tt_example_model_cooling_yaml},
+      {"models/brakes_14d.yaml", tt_example_model_brakes_yaml},
       {"features/vehicle_health.yaml", tt_example_features_yaml},
   };
   if (tt_mkdirs(dir, err) != TT_OK) return err ? err->code : TT_IO;
