@@ -12,14 +12,6 @@
 #include "telltale/registry.h"
 #include "telltale/time.h"
 
-int cli_open_registry(cli *ctx, tt_registry **reg) {
-  tt_error err = {0};
-  tt_error_clear(&err);
-  if (tt_registry_open(tt_config_get(ctx->cfg, "registry"), ctx->project_dir, reg, &err) != TT_OK)
-    return cli_fail(&err);
-  return CLI_EXIT_OK;
-}
-
 static void usage(FILE *f) {
   fprintf(f,
           "usage: telltale models list [--output json]\n"
