@@ -59,7 +59,7 @@ int cmd_train(cli *ctx, int argc, char **argv);
 int cmd_models(cli *ctx, int argc, char **argv);
 int cmd_predict(cli *ctx, int argc, char **argv);
 int cmd_evaluate(cli *ctx, int argc, char **argv);
-/* Open the configured registry (cmd_models.c); returns an exit code. */
+/* Open the configured registry (cli/main.c); returns an exit code. */
 struct tt_registry;
 int cli_open_registry(cli *ctx, struct tt_registry **reg);
 int cmd_simulate(cli *ctx, int argc, char **argv);

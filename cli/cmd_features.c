@@ -60,15 +60,6 @@ static const char *BUILD_HELP =
     "  --out FILE        write here instead of the lake's features/ area\n"
     "  --output json     print the build's figures as JSON\n";
 
-static int open_registry(cli *ctx, tt_registry **reg) {
-  tt_error err;
-  tt_error_clear(&err);
-  if (tt_registry_open(tt_config_get(ctx->cfg, "registry"), tt_config_project_dir(ctx->cfg), reg,
-                       &err) != TT_OK)
-    return cli_fail(&err);
-  return CLI_EXIT_OK;
-}
-
 static int load_set(cli *ctx, const char *name, tt_feature_set **fs) {
   tt_error err;
   tt_error_clear(&err);
@@ -246,7 +237,7 @@ static int cmd_show(cli *ctx, int argc, char **argv) {
   if (!set && optind < argc) {
     /* A registered version: print its stored canonical definition. */
     tt_registry *reg = NULL;
-    if ((rc = open_registry(ctx, &reg))) return rc;
+    if ((rc = cli_open_registry(ctx, &reg))) return rc;
     tt_object *o = NULL;
     tt_error err;
     tt_error_clear(&err);
@@ -342,7 +333,7 @@ static int cmd_apply(cli *ctx, int argc, char **argv) {
     return CLI_EXIT_NOINPUT;
   }
   tt_registry *reg = NULL;
-  if ((rc = open_registry(ctx, &reg))) {
+  if ((rc = cli_open_registry(ctx, &reg))) {
     closedir(d);
     return rc;
   }
@@ -389,7 +380,7 @@ static int cmd_list(cli *ctx, int argc, char **argv) {
                        &output, NULL, 0);
   if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
   tt_registry *reg = NULL;
-  if ((rc = open_registry(ctx, &reg))) return rc;
+  if ((rc = cli_open_registry(ctx, &reg))) return rc;
   tt_object *o = NULL;
   size_t n = 0;
   tt_error err;
@@ -416,7 +407,7 @@ static int cmd_search(cli *ctx, int argc, char **argv) {
   if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
   if (!text) return cli_usage_error("features search wants TEXT");
   tt_registry *reg = NULL;
-  if ((rc = open_registry(ctx, &reg))) return rc;
+  if ((rc = cli_open_registry(ctx, &reg))) return rc;
   tt_object *o = NULL;
   size_t n = 0;
   tt_error err;
@@ -444,7 +435,7 @@ static int cmd_diff(cli *ctx, int argc, char **argv) {
   if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
   if (!refs[0]) return cli_usage_error("features diff wants REF [REF2]");
   tt_registry *reg = NULL;
-  if ((rc = open_registry(ctx, &reg))) return rc;
+  if ((rc = cli_open_registry(ctx, &reg))) return rc;
   tt_object *a = NULL, *b = NULL;
   tt_feature_set *fs = NULL;
   char *report = NULL;

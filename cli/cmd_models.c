@@ -12,14 +12,6 @@
 #include "telltale/registry.h"
 #include "telltale/time.h"
 
-int cli_open_registry(cli *ctx, tt_registry **reg) {
-  tt_error err = {0};
-  tt_error_clear(&err);
-  if (tt_registry_open(tt_config_get(ctx->cfg, "registry"), ctx->project_dir, reg, &err) != TT_OK)
-    return cli_fail(&err);
-  return CLI_EXIT_OK;
-}
-
 static void usage(FILE *f) {
   fprintf(f,
           "usage: telltale models list [--output json]\n"
@@ -130,6 +122,15 @@ static int do_show(tt_registry *reg, const char *ref, int json) {
     printf("model %s version %d (%s), registered %s by %s\n", o->name, o->version,
            json_string_value(json_object_get(rec, "kind")), when, o->created_by);
     if (*o->description) printf("  %s\n", o->description);
+    tt_alias *al = NULL;
+    size_t na = 0;
+    if (tt_registry_alias_list(reg, TT_KIND_MODEL, o->name, &al, &na, &err) == TT_OK) {
+      int any = 0;
+      for (size_t a = 0; a < na; a++)
+        if (al[a].version == o->version) printf("%s%s", any++ ? ", " : "aliases: ", al[a].alias);
+      if (any) printf("\n");
+      tt_aliases_free(al, na);
+    }
     json_t *tr = json_object_get(rec, "training");
     printf("trained on %s in %.2f s (build %.2f s, xgboost %.2f s), telltale %s, xgboost %s\n",
            json_string_value(json_object_get(rec, "host")),

@@ -31,12 +31,6 @@ static void usage(FILE *f) {
              "Exit codes: 0 ok, 1 failed, 64 usage, 69 registry unreachable, 78 configuration.\n");
 }
 
-static int fail_reg(const tt_error *err) {
-  int rc = cli_fail(err);
-  if (err->code == TT_DB && strstr(err->msg, "cannot connect")) rc = CLI_EXIT_UNAVAILABLE;
-  return rc;
-}
-
 /* Options shared by the verbs; positional arguments are left from *first. */
 static int parse_opts(int argc, char **argv, int *output, const char **kind, int *first) {
   static const struct option opts[] = {
@@ -72,7 +66,7 @@ static int do_info(cli *ctx, tt_registry *reg, int output) {
   int layout = 0;
   tt_registry_kind_stats *st = NULL;
   size_t n = 0;
-  if (tt_registry_stats(reg, &layout, &st, &n, &err) != TT_OK) return fail_reg(&err);
+  if (tt_registry_stats(reg, &layout, &st, &n, &err) != TT_OK) return cli_fail(&err);
   char *url = tt_registry_url_redact(tt_config_get(ctx->cfg, "registry"));
   int rc = CLI_EXIT_OK;
   if (output == CLI_OUT_JSON) {
@@ -104,7 +98,7 @@ static int do_search(tt_registry *reg, const char *text, const char *kind, int o
   tt_error_clear(&err);
   tt_object *objs = NULL;
   size_t n = 0;
-  if (tt_registry_search(reg, kind, text, &objs, &n, &err) != TT_OK) return fail_reg(&err);
+  if (tt_registry_search(reg, kind, text, &objs, &n, &err) != TT_OK) return cli_fail(&err);
   int rc = CLI_EXIT_OK;
   if (output == CLI_OUT_JSON) {
     json_t *arr = json_array();
@@ -153,12 +147,8 @@ int cmd_registry(cli *ctx, int argc, char **argv) {
     return cli_usage_error("registry info takes no arguments");
   if (!strcmp(verb, "search") && npos != 1)
     return cli_usage_error("registry search wants one TEXT");
-  tt_error err;
-  tt_error_clear(&err);
   tt_registry *reg = NULL;
-  if (tt_registry_open(tt_config_get(ctx->cfg, "registry"), tt_config_project_dir(ctx->cfg), &reg,
-                       &err) != TT_OK)
-    return fail_reg(&err);
+  if ((rc = cli_open_registry(ctx, &reg)) != CLI_EXIT_OK) return rc;
   rc =
       !strcmp(verb, "info") ? do_info(ctx, reg, output) : do_search(reg, argv[first], kind, output);
   tt_registry_close(reg);

@@ -44,21 +44,6 @@ static void usage(FILE *f) {
           "The registry is the `registry` property (default sqlite:telltale.db).\n");
 }
 
-static int fail_reg(const tt_error *err) {
-  int rc = cli_fail(err);
-  if (err->code == TT_DB && strstr(err->msg, "cannot connect")) rc = CLI_EXIT_UNAVAILABLE;
-  return rc;
-}
-
-static int open_registry(cli *ctx, tt_registry **reg) {
-  tt_error err;
-  tt_error_clear(&err);
-  if (tt_registry_open(tt_config_get(ctx->cfg, "registry"), tt_config_project_dir(ctx->cfg), reg,
-                       &err) != TT_OK)
-    return fail_reg(&err);
-  return CLI_EXIT_OK;
-}
-
 /* FILE arguments, or every schemas/NAME.yaml of the project (sorted). The list is
  * the caller's (free each and the array). */
 static int schema_files(cli *ctx, int argc, char **argv, char ***files, size_t *n) {
@@ -143,7 +128,7 @@ static int cmd_register(cli *ctx, int argc, char **argv) {
   int rc = schema_files(ctx, argc - optind, argv + optind, &files, &n);
   if (rc) return rc;
   tt_registry *reg = NULL;
-  if ((rc = open_registry(ctx, &reg)) != CLI_EXIT_OK) {
+  if ((rc = cli_open_registry(ctx, &reg)) != CLI_EXIT_OK) {
     free_files(files, n);
     return rc;
   }
@@ -164,7 +149,7 @@ static int cmd_register(cli *ctx, int argc, char **argv) {
       if (report) print_report(stdout, report);
     } else {
       if (err.file[0] == '\0') tt_error_at(&err, files[i], 0, NULL);
-      rc = worse(rc, fail_reg(&err));
+      rc = worse(rc, cli_fail(&err));
       if (report) print_report(stderr, report);
     }
     free(report);
@@ -248,14 +233,14 @@ static int cmd_show(cli *ctx, int argc, char **argv) {
   if (rc) return rc;
   if (argc - first != 1) return cli_usage_error("schema show wants one NAME[:VERSION]");
   tt_registry *reg = NULL;
-  if ((rc = open_registry(ctx, &reg)) != CLI_EXIT_OK) return rc;
+  if ((rc = cli_open_registry(ctx, &reg)) != CLI_EXIT_OK) return rc;
   tt_error err;
   tt_error_clear(&err);
   tt_object *o = NULL;
   tt_schema *s = NULL;
   if (tt_registry_get(reg, TT_KIND_SCHEMA, argv[first], &o, &err) != TT_OK ||
       tt_schema_from_json(o->content, &s, &err) != TT_OK) {
-    rc = fail_reg(&err);
+    rc = cli_fail(&err);
   } else if (output == CLI_OUT_JSON) {
     rc = print_json(object_json(o, json_loads(o->content, 0, NULL), "schema"));
   } else {
@@ -273,13 +258,13 @@ static int cmd_list(cli *ctx, int argc, char **argv) {
   if (rc) return rc;
   if (argc != first) return cli_usage_error("schema list takes no arguments");
   tt_registry *reg = NULL;
-  if ((rc = open_registry(ctx, &reg)) != CLI_EXIT_OK) return rc;
+  if ((rc = cli_open_registry(ctx, &reg)) != CLI_EXIT_OK) return rc;
   tt_error err;
   tt_error_clear(&err);
   tt_object *objs = NULL;
   size_t n = 0;
   if (tt_registry_list(reg, TT_KIND_SCHEMA, NULL, &objs, &n, &err) != TT_OK) {
-    rc = fail_reg(&err);
+    rc = cli_fail(&err);
   } else if (output == CLI_OUT_JSON) {
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
@@ -317,7 +302,7 @@ static int cmd_diff(cli *ctx, int argc, char **argv) {
   if (argc < 2 || argc > 3)
     return cli_usage_error("schema diff wants NAME[:VERSION] [FILE|NAME:VERSION]");
   tt_registry *reg = NULL;
-  int rc = open_registry(ctx, &reg);
+  int rc = cli_open_registry(ctx, &reg);
   if (rc) return rc;
   tt_error err;
   tt_error_clear(&err);
@@ -326,7 +311,7 @@ static int cmd_diff(cli *ctx, int argc, char **argv) {
   char path[4096];
   int compatible = 0;
   if (tt_registry_schema_get(reg, argv[1], &a, &err) != TT_OK) {
-    rc = fail_reg(&err);
+    rc = cli_fail(&err);
     goto out;
   }
   if (argc == 2) {
@@ -338,7 +323,7 @@ static int cmd_diff(cli *ctx, int argc, char **argv) {
   tt_err r = argc == 3 && !looks_like_file(argv[2]) ? tt_registry_schema_get(reg, argv[2], &b, &err)
                                                     : tt_schema_parse_file(path, &b, &err);
   if (r != TT_OK || tt_schema_diff(a, b, &compatible, &report, &err) != TT_OK) {
-    rc = fail_reg(&err);
+    rc = cli_fail(&err);
     goto out;
   }
   if (!*report)

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "telltale/log.h"
+#include "telltale/registry.h"
 
 #ifndef TT_VERSION
 #define TT_VERSION "0.1.0"
@@ -80,6 +81,9 @@ int cli_exit_code(tt_err code) {
 int cli_fail(const tt_error *err) {
   char buf[1200];
   fprintf(stderr, "telltale: %s\n", tt_error_format(err, buf, sizeof buf));
+  /* A database server (PostgreSQL registry) that does not answer is a
+   * service being down, not a failed operation. */
+  if (err->code == TT_DB && strstr(err->msg, "cannot connect")) return CLI_EXIT_UNAVAILABLE;
   return cli_exit_code(err->code);
 }
 
@@ -91,6 +95,15 @@ int cli_usage_error(const char *fmt, ...) {
   fputc('\n', stderr);
   va_end(ap);
   return CLI_EXIT_USAGE;
+}
+
+int cli_open_registry(cli *ctx, tt_registry **reg) {
+  tt_error err;
+  tt_error_clear(&err);
+  if (tt_registry_open(tt_config_get(ctx->cfg, "registry"), tt_config_project_dir(ctx->cfg), reg,
+                       &err) == TT_OK)
+    return CLI_EXIT_OK;
+  return cli_fail(&err);
 }
 
 int cli_output_parse(const char *s) {

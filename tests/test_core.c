@@ -182,3 +182,16 @@ TT_TEST(hash_sha256_and_shards) {
   CHECK(tt_shard_parse("1/0", &i, &n) != 0);
   CHECK(tt_shard_parse("x", &i, &n) != 0);
 }
+
+TT_TEST(every_command_is_in_the_man_page) {
+  /* Each command of `telltale --help` has an entry (".B name") in docs/telltale.1. */
+  int st;
+  char *out = tt_test_sh_out(
+      &st,
+      "%s --help | sed -n '/^Commands:/,/^$/p' | awk 'NF>1 {print $1}' | while read c; do "
+      "grep -q \"^\\.B $c\" '%s/docs/telltale.1' || echo \"missing: $c\"; done",
+      tt_test_cli(), tt_test_source_dir());
+  CHECK_EQ_INT(st, 0);
+  CHECK_MSG(out && out[0] == '\0', "commands without a man page entry:\n%s", out);
+  free(out);
+}

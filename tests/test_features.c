@@ -84,6 +84,10 @@ TT_TEST(defs_bad_files_name_file_line_field) {
   expect_error(y, 5, "f.window", "tile (1h) is larger than the window (30m)");
   snprintf(y, sizeof y, "%s  - {name: f, column: v, agg: mean, window: 90m}\n", head);
   expect_error(y, 5, "f.window", "not a multiple of the tile");
+  snprintf(y, sizeof y, "%s  - {name: f, column: v, agg: mean, window: 1d, tile: 90m}\n", head);
+  expect_error(y, 5, "f.tile", "not a multiple of the set's tile");
+  snprintf(y, sizeof y, "%s  - {name: f, column: v, agg: mean, window: 1d, tile: 2d}\n", head);
+  expect_error(y, 5, "f.window", "tile (2d) is larger than the window (1d)");
   snprintf(y, sizeof y, "%s  - {name: f, column: v, agg: mean, window: 7}\n", head);
   expect_error(y, 5, "f.window", "bad window");
   snprintf(y, sizeof y, "%s  - {name: f, agg: mean, window: 1h}\n", head);
@@ -158,11 +162,18 @@ static const char *RANDOM_SET =
     "  - {name: r3, column: v, agg: rate, window: 3h}\n"
     "  - {name: ts24, agg: time_since, window: 1d}\n"
     "  - {name: codeA, code: A, agg: count, window: 1d}\n"
-    "  - {name: codeAmean, column: v, code: A, agg: mean, window: 3h}\n";
+    "  - {name: codeAmean, column: v, code: A, agg: mean, window: 3h}\n"
+    /* features with a coarser tile of their own (inputs of their own) */
+    "  - {name: m24t3, column: v, agg: mean, window: 1d, tile: 3h}\n"
+    "  - {name: sl24t6, column: v, agg: slope, window: 1d, tile: 6h}\n"
+    "  - {name: mx24t6, column: v, agg: max, window: 1d, tile: 6h}\n"
+    "  - {name: f24t12, column: v, agg: first, window: 1d, tile: 12h}\n"
+    "  - {name: rows24t2, agg: count, window: 1d, tile: 2h}\n";
 
 /* The plain reference: the events of the window, straight from the
  * documented definition. */
 static double reference(const tt_feature_def *f, int64_t tile, const ev *evs, size_t n, int64_t t) {
+  tile = f->tile; /* the feature's own tile (the set's unless it says otherwise) */
   /* Tiles are (kT - T, kT]; as of t the window covers (lo, t] with
    * lo = (ceil(t / T) - W/T) · T. */
   int64_t k = t > 0 ? (t + tile - 1) / tile : -((-t) / tile);

@@ -99,6 +99,7 @@ typedef struct tt_feature_def {
   int64_t window; /* axis units: microseconds for timestamp axes */
   int64_t per;    /* unit of slope, rate and time_since, in axis units */
   long line;      /* line in the definition file */
+  int64_t tile;   /* this feature's tile size: the set's, or a multiple of it */
 } tt_feature_def;
 
 typedef struct tt_feature_set tt_feature_set;

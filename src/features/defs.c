@@ -238,8 +238,9 @@ static tt_err parse_feature(parser *p, yaml_node_t *n, const tt_schema *schema,
   fd->code = "";
   fd->description = "";
   fd->agg = TT_AGG_MAX_;
-  const yaml_node_t *window_node = NULL, *per_node = NULL, *agg_node = NULL, *col_node = NULL;
-  const char *window_s = NULL, *per_s = NULL;
+  const yaml_node_t *window_node = NULL, *per_node = NULL, *agg_node = NULL, *col_node = NULL,
+                    *tile_node = NULL;
+  const char *window_s = NULL, *per_s = NULL, *tile_s = NULL;
   for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
     yaml_node_t *k = yaml_document_get_node(&p->doc, pr->key);
     yaml_node_t *v = yaml_document_get_node(&p->doc, pr->value);
@@ -273,11 +274,14 @@ static tt_err parse_feature(parser *p, yaml_node_t *n, const tt_schema *schema,
     } else if (!strcmp(key, "per")) {
       per_s = val;
       per_node = v;
+    } else if (!strcmp(key, "tile")) {
+      tile_s = val;
+      tile_node = v;
     } else if (!strcmp(key, "description")) {
       fd->description = dup(p, val);
     } else {
       return fail(p, k, key, TT_PARSE,
-                  "unknown key '%s' (name, table, column, code, agg, window, per, description)",
+                  "unknown key '%s' (name, table, column, code, agg, window, per, tile, description)",
                   key);
     }
     if (!fd->table || !fd->column || !fd->code || !fd->description ||
@@ -297,19 +301,32 @@ static tt_err parse_feature(parser *p, yaml_node_t *n, const tt_schema *schema,
                                             : "a duration such as 15m, 1h, 7d, 2w, 3mo");
   if (fd->window <= 0)
     return fail(p, window_node, field, TT_PARSE, "window must be greater than zero");
-  if (fs->tile > fd->window) {
+  fd->tile = fs->tile;
+  if (tile_s) {
+    char tf[160];
+    snprintf(tf, sizeof tf, "%s.tile", fd->name);
+    if (tt_features_parse_span(fs->axis, tile_s, &fd->tile) != 0 || fd->tile <= 0)
+      return fail(p, tile_node, tf, TT_PARSE, "bad tile '%s'", tile_s);
+    if (fd->tile % fs->tile != 0) {
+      char a[32];
+      format_span(fs->axis, fs->tile, a, sizeof a);
+      return fail(p, tile_node, tf, TT_PARSE, "tile '%s' is not a multiple of the set's tile (%s)",
+                  tile_s, a);
+    }
+  }
+  if (fd->tile > fd->window) {
     char a[32], b[32];
-    format_span(fs->axis, fs->tile, a, sizeof a);
+    format_span(fs->axis, fd->tile, a, sizeof a);
     format_span(fs->axis, fd->window, b, sizeof b);
     return fail(p, window_node, field, TT_PARSE, "tile (%s) is larger than the window (%s)", a, b);
   }
-  if (fd->window % fs->tile != 0) {
+  if (fd->window % fd->tile != 0) {
     char a[32];
-    format_span(fs->axis, fs->tile, a, sizeof a);
+    format_span(fs->axis, fd->tile, a, sizeof a);
     return fail(p, window_node, field, TT_PARSE, "window '%s' is not a multiple of the tile (%s)",
                 window_s, a);
   }
-  if (fd->window / fs->tile > TT_FEATURES_MAX_TILES_PER_WINDOW)
+  if (fd->window / fd->tile > TT_FEATURES_MAX_TILES_PER_WINDOW)
     return fail(p, window_node, field, TT_LIMIT,
                 "window '%s' spans more than %d tiles; use a larger tile", window_s,
                 TT_FEATURES_MAX_TILES_PER_WINDOW);
@@ -656,6 +673,7 @@ static tt_err build_json(tt_feature_set *fs, tt_error *err) {
     sb_kv(&b, "agg", tt_agg_name(f->agg), 1);
     sb_ki(&b, "window", f->window);
     sb_ki(&b, "per", f->per);
+    sb_ki(&b, "tile", f->tile);
     sb_kv(&b, "description", f->description, 1);
     sb_str(&b, "}");
   }

@@ -39,7 +39,7 @@ tt_err tt_fengine_new(const tt_feature_set *fs, tt_fengine **out, tt_error *err)
     size_t k;
     for (k = 0; k < e->ninputs; k++)
       if (e->inputs[k].table == tab && !strcmp(e->inputs[k].column, f->column) &&
-          !strcmp(e->inputs[k].code, f->code))
+          !strcmp(e->inputs[k].code, f->code) && e->inputs[k].tile == f->tile)
         break;
     tt__input *in = &e->inputs[k];
     if (k == e->ninputs) {
@@ -47,6 +47,7 @@ tt_err tt_fengine_new(const tt_feature_set *fs, tt_fengine **out, tt_error *err)
       in->table = tab;
       in->column = f->column;
       in->code = f->code;
+      in->tile = f->tile;
       in->filtered = fs->filter.op != TT_FILTER_NONE && !strcmp(f->table, fs->source);
       in->feat = calloc(fs->nfeatures, sizeof *in->feat);
       if (!in->feat) {
@@ -56,7 +57,7 @@ tt_err tt_fengine_new(const tt_feature_set *fs, tt_fengine **out, tt_error *err)
     }
     in->feat[in->nfeat++] = (int)i;
     if (f->agg == TT_AGG_SLOPE) in->slope = 1;
-    if (f->window / fs->tile > in->max_tiles) in->max_tiles = f->window / fs->tile;
+    if (f->window / in->tile > in->max_tiles) in->max_tiles = f->window / in->tile;
   }
   /* Windows ascending: evaluation walks tiles newest to oldest once per
    * input and emits each feature when its window is covered. */
@@ -115,9 +116,9 @@ size_t tt_fstate_bytes(const tt_fstate *st) {
  * at least 32 tiles (stale tiles in between are never merged — evaluation
  * stops at the window's first tile — and cost at most 32 tiles of memory). */
 static void prune(const tt_fengine *e, tt_fstate *st) {
-  int64_t k = st->latest_tile;
   for (size_t i = 0; i < st->ninputs; i++) {
     tt__ring *r = &st->rings[i];
+    int64_t k = tt__tile_of(st->latest, e->inputs[i].tile);
     int64_t lo = k - e->inputs[i].max_tiles + 1;
     size_t drop = 0;
     while (drop < r->n && r->t[drop].idx < lo)
@@ -142,9 +143,9 @@ void tt__fstate_touch(const tt_fengine *e, tt_fstate *st, int64_t t) {
 tt_err tt__fstate_fold_value(const tt_fengine *e, tt_fstate *st, size_t in, int64_t t, double x,
                              int valid) {
   const tt__input *inp = &e->inputs[in];
-  int64_t idx = tt__tile_of(t, e->fs->tile);
+  int64_t idx = tt__tile_of(t, inp->tile);
   /* Too late to matter: older than every window still answerable. */
-  if (st->latest != INT64_MIN && idx < st->latest_tile - inp->max_tiles + 1) {
+  if (st->latest != INT64_MIN && idx < tt__tile_of(st->latest, inp->tile) - inp->max_tiles + 1) {
     st->dropped++;
     return TT_OK;
   }
@@ -160,7 +161,7 @@ tt_err tt__fstate_fold_value(const tt_fengine *e, tt_fstate *st, size_t in, int6
   }
   tt__tile *tl = tt__ring_get(&st->rings[in], idx);
   if (!tl) return TT_NOMEM;
-  tt__tile_add(tl, t - idx * e->fs->tile, t, x);
+  tt__tile_add(tl, t - idx * inp->tile, t, x);
   return TT_OK;
 }
 
@@ -323,23 +324,23 @@ tt_err tt_fengine_eval(const tt_fengine *e, const tt_fstate *st, tt_time t, doub
                         "cannot evaluate as of %s: the state holds an event at %s (look-ahead)", a,
                         b);
   }
-  int64_t k = tt__tile_of(t, fs->tile);
   for (size_t i = 0; i < e->ninputs; i++) {
     const tt__input *in = &e->inputs[i];
+    int64_t k = tt__tile_of(t, in->tile);
     const tt__ring *r = &st->rings[i];
     tt__acc acc;
     tt__acc_init(&acc);
     size_t pos = r->n; /* tiles r->t[pos..] are merged */
     for (size_t j = 0; j < in->nfeat; j++) {
       const tt_feature_def *f = &fs->features[in->feat[j]];
-      int64_t lo = k - f->window / fs->tile + 1;
+      int64_t lo = k - f->window / in->tile + 1;
       /* Newest to oldest, a fixed order; the sums are exact integers, so
        * the order could not matter anyway. */
       while (pos > 0 && r->t[pos - 1].idx >= lo) {
         pos--;
-        tt__acc_merge(&acc, &r->t[pos], (r->t[pos].idx - k) * fs->tile, in->slope);
+        tt__acc_merge(&acc, &r->t[pos], (r->t[pos].idx - k) * in->tile, in->slope);
       }
-      out[in->feat[j]] = tt__acc_value(&acc, f, t, k * fs->tile);
+      out[in->feat[j]] = tt__acc_value(&acc, f, t, k * in->tile);
     }
   }
   return TT_OK;

@@ -60,6 +60,7 @@ typedef struct tt__input {
   const char *column; /* "" = row count */
   const char *code;   /* "" = any row */
   int filtered;       /* the set's filter applies (table is the source) */
+  int64_t tile;       /* tile size of its features (a multiple of the set's) */
   int64_t max_tiles;  /* longest window of its features, in tiles */
   int slope;          /* a slope feature reads it: merge the slope sums */
   size_t nfeat;
@@ -117,6 +118,18 @@ void tt__table_select(const tt_fengine *eng, const char *table, tt__select *sel)
 static inline int64_t tt__tile_of(int64_t t, int64_t tile) {
   int64_t q = t / tile;
   return (t % tile != 0 && t > 0) ? q + 1 : q;
+}
+
+/* The earliest event time (exclusive) any window as of `from` can use:
+ * min over features of (tile_of(from, tile) - window / tile) * tile. */
+static inline int64_t tt__read_lo(const tt_feature_set *fs, int64_t from) {
+  int64_t lo = INT64_MAX;
+  for (size_t i = 0; i < fs->nfeatures; i++) {
+    const tt_feature_def *f = &fs->features[i];
+    int64_t k = (tt__tile_of(from, f->tile) - f->window / f->tile) * f->tile;
+    if (k < lo) lo = k;
+  }
+  return lo;
 }
 
 /* floor(a / b) for b > 0. */

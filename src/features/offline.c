@@ -603,15 +603,14 @@ tt_err tt_features_build(const tt_feature_set *fs, const tt_features_build_opts 
     int64_t dlo = INT64_MIN, dhi = INT64_MAX;
     if (!bd.counter_axis && bd.from != INT64_MIN && bd.to != INT64_MAX) {
       /* The earliest window starts after (tile_of(from) - W/T) · T. */
-      int64_t k = tt__tile_of(bd.from, fs->tile) - fs->max_window / fs->tile;
-      bd.read_lo = k * fs->tile;
+      bd.read_lo = tt__read_lo(fs, bd.from);
       bd.read_hi = bd.to;
       dlo = tt_time_day(bd.read_lo);
       dhi = tt_time_day(bd.read_hi);
     } else {
       bd.read_lo = bd.from == INT64_MIN
                        ? INT64_MIN
-                       : (tt__tile_of(bd.from, fs->tile) - fs->max_window / fs->tile) * fs->tile;
+                       : tt__read_lo(fs, bd.from);
       bd.read_hi = bd.to;
     }
     for (size_t i = 0; i < bd.ntabs; i++) {

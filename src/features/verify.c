@@ -148,7 +148,7 @@ tt_err tt_features_verify(const tt_feature_set *fs, const char *lake, const char
   int64_t dlo = INT64_MIN, dhi = INT64_MAX;
   if (fs->axis == TT_AXIS_TIMESTAMP) {
     if (from != INT64_MIN)
-      dlo = tt_time_day((tt__tile_of(from, fs->tile) - fs->max_window / fs->tile) * fs->tile);
+      dlo = tt_time_day(tt__read_lo(fs, from));
     if (to != INT64_MAX) dhi = tt_time_day(to);
   }
   for (size_t i = 0; i < ntab; i++) {

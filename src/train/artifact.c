@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/fsutil.h"
+#include "train/artifact.h"
 #include "telltale/hash.h"
 #include "telltale/models.h"
 
@@ -73,6 +74,27 @@ out:
   return rc;
 }
 
+tt_err tt__artifact_parse(const char *buf, size_t len, char **meta, char **model, size_t *model_len,
+                          tt_error *err) {
+  *meta = *model = NULL;
+  size_t ml = strlen(MAGIC);
+  const char *nl = len > ml ? memchr(buf + ml, '\n', len - ml) : NULL;
+  if (len < ml || memcmp(buf, MAGIC, ml) != 0 || !nl)
+    return tt_error_set(err, TT_PARSE, "not a telltale model artefact (bad header)");
+  *meta = strndup(buf + ml, (size_t)(nl - (buf + ml)));
+  *model_len = len - (size_t)(nl + 1 - buf);
+  *model = malloc(*model_len + 1);
+  if (!*meta || !*model) {
+    free(*meta);
+    free(*model);
+    *meta = *model = NULL;
+    return tt_error_set(err, TT_NOMEM, "out of memory");
+  }
+  memcpy(*model, nl + 1, *model_len);
+  (*model)[*model_len] = '\0';
+  return TT_OK;
+}
+
 tt_err tt_artifact_read(const char *path, const char *expect, char **meta, char **model,
                         size_t *model_len, tt_error *err) {
   tt_err rc = TT_OK;
@@ -112,21 +134,7 @@ tt_err tt_artifact_read(const char *path, const char *expect, char **meta, char 
       goto fail;
     }
   }
-  size_t ml = strlen(MAGIC);
-  char *nl = len > ml ? memchr(buf + ml, '\n', len - ml) : NULL;
-  if (len < ml || memcmp(buf, MAGIC, ml) != 0 || !nl) {
-    rc = tt_error_set(err, TT_PARSE, "not a telltale model artefact (bad header)");
-    goto fail;
-  }
-  *meta = strndup(buf + ml, (size_t)(nl - (buf + ml)));
-  *model_len = len - (size_t)(nl + 1 - buf);
-  *model = malloc(*model_len + 1);
-  if (!*meta || !*model) {
-    rc = tt_error_set(err, TT_NOMEM, "out of memory");
-    goto fail;
-  }
-  memcpy(*model, nl + 1, *model_len);
-  (*model)[*model_len] = '\0';
+  if ((rc = tt__artifact_parse(buf, len, meta, model, model_len, err)) != TT_OK) goto fail;
   free(buf);
   fclose(f);
   return TT_OK;

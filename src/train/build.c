@@ -163,6 +163,26 @@ static tt_err query(builder *b, const char *sql, duckdb_result *res) {
   return TT_DB;
 }
 
+/* A streaming query: chunks are produced as they are fetched instead of
+ * being materialised first, which halves the memory of reading a large
+ * sorted table. */
+static tt_err query_stream(builder *b, const char *sql, duckdb_result *res) {
+  duckdb_prepared_statement st = NULL;
+  duckdb_pending_result pend = NULL;
+  tt_err rc = TT_OK;
+  if (duckdb_prepare(b->con, sql, &st) != DuckDBSuccess) {
+    rc = tt_error_set(b->err, TT_DB, "DuckDB: %s", duckdb_prepare_error(st));
+  } else if (duckdb_pending_prepared_streaming(st, &pend) != DuckDBSuccess) {
+    rc = tt_error_set(b->err, TT_DB, "DuckDB: %s", duckdb_pending_error(pend));
+  } else if (duckdb_execute_pending(pend, res) != DuckDBSuccess) {
+    rc = tt_error_set(b->err, TT_DB, "DuckDB: %s", duckdb_result_error(res));
+    duckdb_destroy_result(res);
+  }
+  duckdb_destroy_pending(&pend);
+  duckdb_destroy_prepare(&st);
+  return rc;
+}
+
 /* Fetch a (VARCHAR, BIGINT) result into l (appending). NULL rows skipped. */
 static tt_err fetch_vt(builder *b, const char *sql, vtlist *l) {
   duckdb_result res;
@@ -456,9 +476,24 @@ static tt_err load_table(builder *b, const tt_table_def *t, int64_t max_t, const
     rc = nomem(b);
     goto out;
   }
-  if ((rc = query(b, q.p, &res)) != TT_OK) goto out;
+  /* The row count first (a scan of two columns), so the batch is
+   * allocated once; then the rows, streamed. */
+  sbuf cq = {0};
+  sb_printf(&cq, "SELECT count(*) FROM %s WHERE %s <= %lld AND ", src.p, te.p, (long long)max_t);
+  sb_ident(&cq, t->entity_column);
+  sb_printf(&cq, " IS NOT NULL");
+  if (cq.oom) {
+    free(cq.p);
+    rc = nomem(b);
+    goto out;
+  }
+  rc = query(b, cq.p, &res);
+  free(cq.p);
+  if (rc != TT_OK) goto out;
+  idx_t nrows = (idx_t)duckdb_value_int64(&res, 0, 0);
+  duckdb_destroy_result(&res);
+  if ((rc = query_stream(b, q.p, &res)) != TT_OK) goto out;
   have_res = 1;
-  idx_t nrows = duckdb_row_count(&res);
   const char **names = calloc(ncols, sizeof *names);
   tt_type *types = calloc(ncols, sizeof *types);
   if (names && types) {
