@@ -112,7 +112,8 @@ typedef struct tt_kafka_metrics {
   uint64_t rebalances;
   uint64_t broker_errors;               /* transport / broker-down errors seen */
   double started;                       /* tt_monotonic() at start */
-  double landing_seconds;               /* spent writing parts, markers, commits */
+  double landing_seconds;               /* writer thread: writing parts and markers */
+  double landing_wait_seconds;          /* consumer thread: waiting for the writer */
   int npartitions;                      /* size of the lag array actually used */
   int64_t lag[TT_KAFKA_MAX_PARTITIONS]; /* high watermark - next offset, -1 unknown */
 } tt_kafka_metrics;

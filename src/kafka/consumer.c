@@ -9,10 +9,16 @@
  *       commit offset B+1                   (synchronous; best effort)
  *   assign: remove parts after the marker, start at marker+1
  *
- * Everything runs on the thread that calls tt_kafka_ingest (librdkafka
- * calls the rebalance callback from rd_kafka_consumer_poll), so partition
- * state needs no locks. */
+ * Partition state lives on the thread that calls tt_kafka_ingest (librdkafka
+ * calls the rebalance callback from rd_kafka_consumer_poll). Landing (parts
+ * and marker) is done by one writer thread, in FIFO order, while this thread
+ * parses the next messages: a full batch is handed over as a land_job and
+ * the partition gets an empty batch. The consumer thread commits offsets of
+ * jobs the writer reports done (in order), drains the queue before any
+ * rebalance takes effect and at shutdown, and cancels the queued jobs of a
+ * lost partition. After one failed job the writer writes nothing more. */
 #include <errno.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +53,37 @@ typedef struct part_state {
   int64_t commit_at;  /* the offset to commit */
 } part_state;
 
+/* A batch handed to the writer thread. */
+typedef struct land_job {
+  struct land_job *next;
+  int32_t p;
+  int64_t first, last;
+  tt_batch *rows, *dl;
+  const char *why;
+  int cancelled; /* partition lost before the job started: not written */
+  tt_err rc;     /* the writer's verdict */
+  unsigned files;
+} land_job;
+
+/* Batches waiting at most: the consumer blocks beyond that (back-pressure). */
+#define LAND_QUEUE_MAX 4
+
+typedef struct lander {
+  pthread_t th;
+  int started, inited;
+  pthread_mutex_t mu;
+  pthread_cond_t work, done; /* work: queue non-empty or stop; done: a job finished */
+  land_job *head, *tail;     /* queued, FIFO */
+  land_job *busy;            /* being written */
+  land_job *done_head, *done_tail; /* finished, for the consumer to commit */
+  land_job *spare;           /* recycled jobs with empty batches */
+  int inflight;              /* queued + busy */
+  int stop;
+  tt_err failed; /* first failure; the writer skips every later job */
+  tt_error err;  /* its message */
+  double seconds;      /* writer time landing (not yet added to the metrics) */
+} lander;
+
 typedef struct consumer {
   const tt_kafka_ingest_opts *o;
   tt_kafka_metrics *m;
@@ -59,6 +96,7 @@ typedef struct consumer {
   tt_lake *lake;
   tt_lake_writer *writer;
   tt_kafka_avro *avro; /* Confluent-framed Avro decoder */
+  lander L;            /* the writer thread and its queue */
   part_state parts[TT_KAFKA_MAX_PARTITIONS];
   int rebalanced;    /* at least one assignment happened */
   uint64_t buffered; /* rows + dead letters buffered over all partitions */
@@ -100,30 +138,21 @@ static tt_err commit_offset(consumer *c, int32_t p, int64_t offset, int must) {
   return TT_OK;
 }
 
-static tt_err flush_partition_(consumer *c, int32_t p, const char *why);
+/* ---- the writer thread ------------------------------------------------- */
 
-/* Land partition p's open batch; the time it takes is counted in
- * metrics->landing_seconds. */
-static tt_err flush_partition(consumer *c, int32_t p, const char *why) {
-  if (c->parts[p].first < 0) return TT_OK;
-  double t0 = tt_monotonic();
-  tt_err rc = flush_partition_(c, p, why);
-  c->m->landing_seconds += tt_monotonic() - t0;
-  return rc;
-}
-
-static tt_err flush_partition_(consumer *c, int32_t p, const char *why) {
-  part_state *ps = &c->parts[p];
-  tt_err rc = TT_OK;
-  if (ps->first < 0) return TT_OK;
+/* Write job j's parts, deliver its dead-letter copies, then its marker
+ * (steps 1 and 2 of the protocol; the consumer thread commits). Runs on the
+ * writer thread: touches only j, the lake writer and read-only options. */
+static tt_err land_job_write(consumer *c, land_job *j, tt_error *err) {
   char id[160];
-  tt__kafka_part_id(id, sizeof id, c->o->topic, p, ps->first, ps->last);
+  tt_err rc;
+  tt__kafka_part_id(id, sizeof id, c->o->topic, j->p, j->first, j->last);
   tt_lake_part_info info = {0}, dinfo = {0};
-  if (ps->rows->nrows &&
-      (rc = tt_lake_write_batch(c->writer, c->table, NULL, id, ps->rows, &info, c->err)))
+  if (j->rows->nrows &&
+      (rc = tt_lake_write_batch(c->writer, c->table, NULL, id, j->rows, &info, err)))
     return rc;
-  if (ps->dl->nrows && (rc = tt_lake_write_batch(c->writer, tt_lake_deadletter_table(),
-                                                 c->dl_partition, id, ps->dl, &dinfo, c->err)))
+  if (j->dl->nrows && (rc = tt_lake_write_batch(c->writer, tt_lake_deadletter_table(),
+                                                c->dl_partition, id, j->dl, &dinfo, err)))
     return rc;
   if (c->dlq) {
     /* Dead-letter topic copies are delivered before the batch counts as
@@ -131,32 +160,278 @@ static tt_err flush_partition_(consumer *c, int32_t p, const char *why) {
     while (rd_kafka_outq_len(c->dlq) > 0)
       rd_kafka_flush(c->dlq, 1000);
   }
-  if ((rc = tt__kafka_landed_write(c->o->lake, c->table->name, c->o->topic, p, ps->last, c->err)))
+  if ((rc = tt__kafka_landed_write(c->o->lake, c->table->name, c->o->topic, j->p, j->last, err)))
     return rc;
-  c->m->rows += ps->rows->nrows;
-  c->m->dead_letters += ps->dl->nrows;
-  c->m->batches++;
-  tt_debug("kafka",
-           "partition %" PRId32 ": landed offsets %" PRId64 "-%" PRId64
-           " (%zu rows, %zu dead letters, %u files) on %s",
-           p, ps->first, ps->last, ps->rows->nrows, ps->dl->nrows, info.files + dinfo.files, why);
-  c->buffered -= ps->rows->nrows + ps->dl->nrows;
-  int64_t commit_to = ps->last + 1;
-  tt_batch_reset(ps->rows);
-  tt_batch_reset(ps->dl);
-  ps->first = -1;
-  ps->bytes = ps->nmsg = 0;
-  (void)commit_offset(c, p, commit_to, 1);
+  j->files = info.files + dinfo.files;
   return TT_OK;
 }
 
+static void *lander_main(void *arg) {
+  consumer *c = arg;
+  lander *L = &c->L;
+  pthread_setname_np(pthread_self(), "tt-lander");
+  pthread_mutex_lock(&L->mu);
+  for (;;) {
+    if (!L->head) {
+      if (L->stop) break;
+      pthread_cond_wait(&L->work, &L->mu);
+      continue;
+    }
+    land_job *j = L->head;
+    L->head = j->next;
+    if (!L->head) L->tail = NULL;
+    j->next = NULL;
+    if (L->failed || j->cancelled) {
+      /* After a failure nothing later may land: its marker would skip the
+       * failed batch's offsets. */
+      j->rc = L->failed ? L->failed : TT_OK;
+    } else {
+      L->busy = j;
+      pthread_mutex_unlock(&L->mu);
+      tt_error e;
+      tt_error_clear(&e);
+      double t0 = tt_monotonic();
+      tt_err rc = land_job_write(c, j, &e);
+      double dt = tt_monotonic() - t0;
+      pthread_mutex_lock(&L->mu);
+      L->busy = NULL;
+      L->seconds += dt;
+      j->rc = rc;
+      if (rc && !L->failed) {
+        L->failed = rc;
+        L->err = e;
+      }
+    }
+    if (L->done_tail)
+      L->done_tail->next = j;
+    else
+      L->done_head = j;
+    L->done_tail = j;
+    L->inflight--;
+    pthread_cond_broadcast(&L->done);
+  }
+  pthread_mutex_unlock(&L->mu);
+  return NULL;
+}
+
+static tt_err lander_start(consumer *c) {
+  lander *L = &c->L;
+  pthread_mutex_init(&L->mu, NULL);
+  pthread_cond_init(&L->work, NULL);
+  pthread_cond_init(&L->done, NULL);
+  L->inited = 1;
+  if (pthread_create(&L->th, NULL, lander_main, c) != 0)
+    return tt_error_set(c->err, TT_NOMEM, "cannot start the writer thread");
+  L->started = 1;
+  return TT_OK;
+}
+
+static void job_free(land_job *j) {
+  tt_batch_destroy(j->rows);
+  tt_batch_destroy(j->dl);
+  free(j);
+}
+
+/* Stop the writer once its queue is empty (jobs still queued are landed
+ * unless a job failed). */
+static void lander_stop(consumer *c) {
+  lander *L = &c->L;
+  if (L->started) {
+    pthread_mutex_lock(&L->mu);
+    L->stop = 1;
+    pthread_cond_signal(&L->work);
+    pthread_mutex_unlock(&L->mu);
+    pthread_join(L->th, NULL);
+    L->started = 0;
+  }
+  land_job *lists[] = {L->done_head, L->spare};
+  for (int i = 0; i < 2; i++)
+    for (land_job *j = lists[i], *n; j; j = n) {
+      n = j->next;
+      job_free(j);
+    }
+  L->done_head = L->done_tail = L->spare = NULL;
+  if (L->inited) {
+    pthread_cond_destroy(&L->work);
+    pthread_cond_destroy(&L->done);
+    pthread_mutex_destroy(&L->mu);
+    L->inited = 0;
+  }
+}
+
+/* Commit `offset` for each partition in one request; a failure of a
+ * partition keeps it pending (see commit_offset). */
+static void commit_many(consumer *c, const int64_t *to, int n) {
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n > 0 ? n : 1);
+  for (int p = 0; p < TT_KAFKA_MAX_PARTITIONS; p++)
+    if (to[p] >= 0) rd_kafka_topic_partition_list_add(l, c->o->topic, p)->offset = to[p];
+  if (l->cnt == 0) {
+    rd_kafka_topic_partition_list_destroy(l);
+    return;
+  }
+  rd_kafka_resp_err_t e = rd_kafka_commit(c->rk, l, 0);
+  for (int i = 0; i < l->cnt; i++) {
+    rd_kafka_topic_partition_t *tp = &l->elems[i];
+    part_state *ps = &c->parts[tp->partition];
+    rd_kafka_resp_err_t pe = e ? e : tp->err;
+    if (pe) {
+      ps->pending_commit = 1;
+      ps->commit_at = tp->offset;
+      c->m->broker_errors++;
+      tt_warn("kafka", "partition %" PRId32 ": commit of offset %" PRId64 " failed: %s",
+              tp->partition, tp->offset, rd_kafka_err2str(pe));
+    } else {
+      ps->pending_commit = 0;
+      c->m->commits++;
+    }
+  }
+  rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Take the jobs the writer finished: count them, commit their offsets
+ * (step 3: only after parts and marker are durable; the latest per
+ * partition, all in one request), recycle their batches. A failed job is
+ * reported as the consumer's error. */
+static tt_err lander_reap(consumer *c) {
+  lander *L = &c->L;
+  pthread_mutex_lock(&L->mu);
+  land_job *done = L->done_head;
+  L->done_head = L->done_tail = NULL;
+  c->m->landing_seconds += L->seconds;
+  L->seconds = 0;
+  tt_err failed = L->failed;
+  if (failed && c->err) *c->err = L->err;
+  pthread_mutex_unlock(&L->mu);
+  if (!done) return failed;
+  int64_t to[TT_KAFKA_MAX_PARTITIONS];
+  int n = 0;
+  for (int p = 0; p < TT_KAFKA_MAX_PARTITIONS; p++)
+    to[p] = -1;
+  land_job *spare = NULL;
+  for (land_job *j = done, *next; j; j = next) {
+    next = j->next;
+    if (!j->rc && !j->cancelled) {
+      c->m->rows += j->rows->nrows;
+      c->m->dead_letters += j->dl->nrows;
+      c->m->batches++;
+      tt_debug("kafka",
+               "partition %" PRId32 ": landed offsets %" PRId64 "-%" PRId64
+               " (%zu rows, %zu dead letters, %u files) on %s",
+               j->p, j->first, j->last, j->rows->nrows, j->dl->nrows, j->files, j->why);
+      /* A partition revoked meanwhile was drained before it went; one lost
+       * is not ours to commit (its marker is in the lake either way). */
+      if (c->parts[j->p].assigned) {
+        if (to[j->p] < 0) n++;
+        to[j->p] = j->last + 1;
+      }
+    }
+    tt_batch_reset(j->rows);
+    tt_batch_reset(j->dl);
+    j->next = spare;
+    spare = j;
+  }
+  commit_many(c, to, n); /* successful jobs only, which never follow a failed one */
+  pthread_mutex_lock(&L->mu);
+  for (land_job *j = spare, *next; j; j = next) {
+    next = j->next;
+    j->next = L->spare;
+    L->spare = j;
+  }
+  pthread_mutex_unlock(&L->mu);
+  return failed;
+}
+
+/* Wait until the writer has finished every queued job, then reap. */
+static tt_err lander_drain(consumer *c) {
+  lander *L = &c->L;
+  double t0 = tt_monotonic();
+  pthread_mutex_lock(&L->mu);
+  while (L->inflight > 0)
+    pthread_cond_wait(&L->done, &L->mu);
+  pthread_mutex_unlock(&L->mu);
+  c->m->landing_wait_seconds += tt_monotonic() - t0;
+  return lander_reap(c);
+}
+
+/* Partition p is lost: its queued jobs must not be written (another member
+ * may own it now); wait for the one being written, if any. */
+static void lander_cancel(consumer *c, int32_t p) {
+  lander *L = &c->L;
+  pthread_mutex_lock(&L->mu);
+  for (land_job *j = L->head; j; j = j->next)
+    if (j->p == p) j->cancelled = 1;
+  pthread_mutex_unlock(&L->mu);
+}
+
+/* Land partition p's open batch: hand it to the writer thread and give the
+ * partition empty batches. Blocks while LAND_QUEUE_MAX jobs are waiting. */
+static tt_err flush_partition(consumer *c, int32_t p, const char *why) {
+  part_state *ps = &c->parts[p];
+  lander *L = &c->L;
+  if (ps->first < 0) return TT_OK;
+  land_job *j;
+  double t0 = tt_monotonic();
+  pthread_mutex_lock(&L->mu);
+  while (L->inflight >= LAND_QUEUE_MAX && !L->failed)
+    pthread_cond_wait(&L->done, &L->mu);
+  tt_err failed = L->failed;
+  j = L->spare;
+  if (j) L->spare = j->next;
+  pthread_mutex_unlock(&L->mu);
+  c->m->landing_wait_seconds += tt_monotonic() - t0;
+  if (failed) {
+    if (j) job_free(j);
+    return lander_reap(c);
+  }
+  if (!j) {
+    j = calloc(1, sizeof *j);
+    if (j) {
+      j->rows = tt_lake_batch_new(c->table, (size_t)c->o->batch_rows);
+      j->dl = tt_lake_batch_new(tt_lake_deadletter_table(), (size_t)c->o->batch_rows);
+    }
+    if (!j || !j->rows || !j->dl) {
+      if (j) job_free(j);
+      return tt_error_set(c->err, TT_NOMEM, "out of memory");
+    }
+  }
+  /* swap: the job takes the full batches, the partition the empty ones */
+  tt_batch *r = j->rows, *d = j->dl;
+  j->rows = ps->rows;
+  j->dl = ps->dl;
+  ps->rows = r;
+  ps->dl = d;
+  j->p = p;
+  j->first = ps->first;
+  j->last = ps->last;
+  j->why = why;
+  j->cancelled = 0;
+  j->rc = TT_OK;
+  j->files = 0;
+  j->next = NULL;
+  c->buffered -= j->rows->nrows + j->dl->nrows;
+  ps->first = -1;
+  ps->bytes = ps->nmsg = 0;
+  pthread_mutex_lock(&L->mu);
+  if (L->tail)
+    L->tail->next = j;
+  else
+    L->head = j;
+  L->tail = j;
+  L->inflight++;
+  pthread_cond_signal(&L->work);
+  pthread_mutex_unlock(&L->mu);
+  return TT_OK;
+}
+
+/* Land every open batch and wait until all of them (and everything queued
+ * before) are landed and committed. */
 static tt_err flush_all(consumer *c, const char *why) {
   for (int p = 0; p < TT_KAFKA_MAX_PARTITIONS; p++)
     if (c->parts[p].assigned) {
       tt_err rc = flush_partition(c, p, why);
       if (rc) return rc;
     }
-  return TT_OK;
+  return lander_drain(c);
 }
 
 /* Flush the partition holding the most buffered rows (the global cap). */
@@ -210,13 +485,17 @@ static tt_err assign_one(consumer *c, rd_kafka_topic_partition_t *tp) {
   return TT_OK;
 }
 
+/* First half of a revoke: a lost partition drops its open batch and its
+ * queued jobs, a revoked one hands its open batch to the writer. The caller
+ * then drains the writer (revoke_finish). */
 static void revoke_one(consumer *c, int32_t p, int lost) {
   if (p < 0 || p >= TT_KAFKA_MAX_PARTITIONS) return;
   part_state *ps = &c->parts[p];
   if (!ps->assigned) return;
   if (lost) {
     /* Another member may own it already: writing now could duplicate.
-     * Drop the open batch; its owner re-reads it from the marker. */
+     * Drop the open batch and the queued ones; its owner re-reads them
+     * from the marker. */
     if (ps->first >= 0)
       tt_warn("kafka",
               "partition %" PRId32 " lost: dropping unlanded offsets %" PRId64 "-%" PRId64
@@ -226,11 +505,22 @@ static void revoke_one(consumer *c, int32_t p, int lost) {
     tt_batch_reset(ps->rows);
     tt_batch_reset(ps->dl);
     ps->first = -1;
+    lander_cancel(c, p);
+    ps->assigned = 0; /* so that a job finishing now is not committed */
+    c->m->lag[p] = -1;
   } else {
     tt_err rc = flush_partition(c, p, "revoke");
     if (rc && !c->fatal) c->fatal = rc;
-    if (!rc && ps->pending_commit) (void)commit_offset(c, p, ps->commit_at, 1);
   }
+}
+
+/* Second half: once the writer is drained (everything of the revoked
+ * partitions landed and committed), retry pending commits and let go. */
+static void revoke_finish(consumer *c, int32_t p, int drained_ok) {
+  if (p < 0 || p >= TT_KAFKA_MAX_PARTITIONS) return;
+  part_state *ps = &c->parts[p];
+  if (!ps->assigned) return;
+  if (drained_ok && ps->pending_commit) (void)commit_offset(c, p, ps->commit_at, 1);
   ps->assigned = 0;
   c->m->lag[p] = -1;
 }
@@ -241,6 +531,9 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e,
   int coop = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
   c->m->rebalances++;
   if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    /* Nothing may be in flight while markers are read and parts cleaned. */
+    tt_err drc = lander_drain(c);
+    if (drc && !c->fatal) c->fatal = drc;
     for (int i = 0; i < parts->cnt && !c->fatal; i++) {
       tt_err rc = assign_one(c, &parts->elems[i]);
       if (rc) c->fatal = rc;
@@ -264,6 +557,12 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e,
     int lost = rd_kafka_assignment_lost(rk);
     for (int i = 0; i < parts->cnt; i++)
       revoke_one(c, parts->elems[i].partition, lost);
+    /* Revoked: landed and committed before they are given up. Lost: wait
+     * for the job being written, so nothing of ours writes after this. */
+    tt_err drc = lander_drain(c);
+    if (drc && !c->fatal) c->fatal = drc;
+    for (int i = 0; i < parts->cnt; i++)
+      revoke_finish(c, parts->elems[i].partition, !drc);
     tt_info("kafka", "%d partition(s) %s", parts->cnt, lost ? "lost" : "revoked");
     if (coop) {
       rd_kafka_error_t *er = rd_kafka_incremental_unassign(rk, parts);
@@ -416,10 +715,12 @@ static void log_stats(consumer *c, int final) {
     }
   tt_info("kafka",
           "%s: %" PRIu64 " messages (%.0f/s), %" PRIu64 " rows, %" PRIu64 " dead letters, %" PRIu64
-          " batches (%.1f s landing), %" PRIu64 " redelivered skipped, lag %s%" PRId64,
+          " batches (%.1f s landing, %.1f s waiting for it), %" PRIu64
+          " redelivered skipped, lag %s%" PRId64,
           final ? "done" : "progress", c->m->messages,
           final ? (c->m->messages / (now - c->m->started + 1e-9)) : rate, c->m->rows,
-          c->m->dead_letters, c->m->batches, c->m->landing_seconds, c->m->skipped,
+          c->m->dead_letters, c->m->batches, c->m->landing_seconds, c->m->landing_wait_seconds,
+          c->m->skipped,
           known ? "" : "unknown ", known ? lag : 0);
   c->last_messages = c->m->messages;
   c->last_stats_t = now;
@@ -437,7 +738,9 @@ static tt_err flush_aged(consumer *c) {
   double now = tt_monotonic();
   for (int p = 0; p < TT_KAFKA_MAX_PARTITIONS; p++) {
     part_state *ps = &c->parts[p];
-    if (ps->assigned && ps->first >= 0 &&
+    /* Age is the latency bound of --follow; a drain lands every batch at
+     * the end of its partition anyway, so it only cuts batches smaller. */
+    if (c->o->follow && ps->assigned && ps->first >= 0 &&
         (now - ps->opened) * 1e6 >= (double)c->o->batch_interval_us) {
       tt_err rc = flush_partition(c, p, "age");
       if (rc) return rc;
@@ -500,6 +803,7 @@ static tt_err run(consumer *c) {
     if (idle || eof_seen || now - last_housekeeping >= 0.02) {
       last_housekeeping = now;
       eof_seen = 0;
+      if ((rc = lander_reap(c))) break; /* commits of landed batches */
       if ((rc = flush_aged(c))) break;
       if (c->dlq) rd_kafka_poll(c->dlq, 0);
       log_stats(c, 0);
@@ -644,7 +948,8 @@ tt_err tt_kafka_ingest(const tt_kafka_ingest_opts *opts, tt_kafka_metrics *metri
   if ((rc = tt_record_parser_new(c->table, (size_t)opts->max_message_bytes, &c->parser, err)) ||
       (rc = tt__kafka_avro_new(&c->avro, opts->avro_registry, err)) ||
       (rc = tt_lake_open(opts->lake, 1, &c->lake, err)) ||
-      (rc = tt_lake_writer_new(c->lake, &c->writer, err)) || (rc = open_consumer(c)))
+      (rc = tt_lake_writer_new(c->lake, &c->writer, err)) || (rc = lander_start(c)) ||
+      (rc = open_consumer(c)))
     goto out;
   tt_info("kafka", "consuming %s from %s as group %s into %s/%s%s", opts->topic, opts->brokers,
           opts->group, opts->lake, c->table->name, opts->follow ? " (until SIGTERM)" : "");
@@ -670,6 +975,7 @@ tt_err tt_kafka_ingest(const tt_kafka_ingest_opts *opts, tt_kafka_metrics *metri
   }
   if (!rc) log_stats(c, 1);
 out:
+  lander_stop(c); /* the queue is empty unless we failed before closing */
   if (c->q) rd_kafka_queue_destroy(c->q);
   if (c->rk) rd_kafka_destroy(c->rk);
   if (c->dlq) {
