@@ -11,12 +11,13 @@
  *
  * Partition state lives on the thread that calls tt_kafka_ingest (librdkafka
  * calls the rebalance callback from rd_kafka_consumer_poll). Landing (parts
- * and marker) is done by one writer thread, in FIFO order, while this thread
+ * and marker) is done by writer threads (partition p always by the same one,
+ * in FIFO order), while this thread
  * parses the next messages: a full batch is handed over as a land_job and
  * the partition gets an empty batch. The consumer thread commits offsets of
  * jobs the writer reports done (in order), drains the queue before any
  * rebalance takes effect and at shutdown, and cancels the queued jobs of a
- * lost partition. After one failed job the writer writes nothing more. */
+ * lost partition. After one failed job the writers write nothing more. */
 #include <errno.h>
 #include <pthread.h>
 #include <inttypes.h>
@@ -65,16 +66,27 @@ typedef struct land_job {
   unsigned files;
 } land_job;
 
-/* Batches waiting at most: the consumer blocks beyond that (back-pressure). */
-#define LAND_QUEUE_MAX 4
+/* Writer threads; partition p always goes to writer p % LAND_THREADS, so
+ * each partition's batches land in order. */
+#define LAND_THREADS 2
+/* Batches queued or being written at most: the consumer blocks beyond that
+ * (back-pressure). */
+#define LAND_QUEUE_MAX (4 * LAND_THREADS)
+
+typedef struct lander_thread {
+  pthread_t th;
+  int started;
+  struct consumer *c;
+  int k;
+  tt_lake_writer *writer; /* its own DuckDB connection */
+  land_job *head, *tail;  /* queued, FIFO */
+} lander_thread;
 
 typedef struct lander {
-  pthread_t th;
-  int started, inited;
+  lander_thread t[LAND_THREADS];
+  int inited;
   pthread_mutex_t mu;
-  pthread_cond_t work, done; /* work: queue non-empty or stop; done: a job finished */
-  land_job *head, *tail;     /* queued, FIFO */
-  land_job *busy;            /* being written */
+  pthread_cond_t work, done; /* work: a queue non-empty or stop; done: a job finished */
   land_job *done_head, *done_tail; /* finished, for the consumer to commit */
   land_job *spare;           /* recycled jobs with empty batches */
   int inflight;              /* queued + busy */
@@ -94,7 +106,6 @@ typedef struct consumer {
   const tt_table_def *table;
   tt_record_parser *parser;
   tt_lake *lake;
-  tt_lake_writer *writer;
   tt_kafka_avro *avro; /* Confluent-framed Avro decoder */
   lander L;            /* the writer thread and its queue */
   part_state parts[TT_KAFKA_MAX_PARTITIONS];
@@ -143,15 +154,15 @@ static tt_err commit_offset(consumer *c, int32_t p, int64_t offset, int must) {
 /* Write job j's parts, deliver its dead-letter copies, then its marker
  * (steps 1 and 2 of the protocol; the consumer thread commits). Runs on the
  * writer thread: touches only j, the lake writer and read-only options. */
-static tt_err land_job_write(consumer *c, land_job *j, tt_error *err) {
+static tt_err land_job_write(consumer *c, tt_lake_writer *w, land_job *j, tt_error *err) {
   char id[160];
   tt_err rc;
   tt__kafka_part_id(id, sizeof id, c->o->topic, j->p, j->first, j->last);
   tt_lake_part_info info = {0}, dinfo = {0};
   if (j->rows->nrows &&
-      (rc = tt_lake_write_batch(c->writer, c->table, NULL, id, j->rows, &info, err)))
+      (rc = tt_lake_write_batch(w, c->table, NULL, id, j->rows, &info, err)))
     return rc;
-  if (j->dl->nrows && (rc = tt_lake_write_batch(c->writer, tt_lake_deadletter_table(),
+  if (j->dl->nrows && (rc = tt_lake_write_batch(w, tt_lake_deadletter_table(),
                                                 c->dl_partition, id, j->dl, &dinfo, err)))
     return rc;
   if (c->dlq) {
@@ -167,34 +178,33 @@ static tt_err land_job_write(consumer *c, land_job *j, tt_error *err) {
 }
 
 static void *lander_main(void *arg) {
-  consumer *c = arg;
+  lander_thread *T = arg;
+  consumer *c = T->c;
   lander *L = &c->L;
   pthread_setname_np(pthread_self(), "tt-lander");
   pthread_mutex_lock(&L->mu);
   for (;;) {
-    if (!L->head) {
+    if (!T->head) {
       if (L->stop) break;
       pthread_cond_wait(&L->work, &L->mu);
       continue;
     }
-    land_job *j = L->head;
-    L->head = j->next;
-    if (!L->head) L->tail = NULL;
+    land_job *j = T->head;
+    T->head = j->next;
+    if (!T->head) T->tail = NULL;
     j->next = NULL;
     if (L->failed || j->cancelled) {
       /* After a failure nothing later may land: its marker would skip the
        * failed batch's offsets. */
       j->rc = L->failed ? L->failed : TT_OK;
     } else {
-      L->busy = j;
       pthread_mutex_unlock(&L->mu);
       tt_error e;
       tt_error_clear(&e);
       double t0 = tt_monotonic();
-      tt_err rc = land_job_write(c, j, &e);
+      tt_err rc = land_job_write(c, T->writer, j, &e);
       double dt = tt_monotonic() - t0;
       pthread_mutex_lock(&L->mu);
-      L->busy = NULL;
       L->seconds += dt;
       j->rc = rc;
       if (rc && !L->failed) {
@@ -220,9 +230,16 @@ static tt_err lander_start(consumer *c) {
   pthread_cond_init(&L->work, NULL);
   pthread_cond_init(&L->done, NULL);
   L->inited = 1;
-  if (pthread_create(&L->th, NULL, lander_main, c) != 0)
-    return tt_error_set(c->err, TT_NOMEM, "cannot start the writer thread");
-  L->started = 1;
+  for (int k = 0; k < LAND_THREADS; k++) {
+    lander_thread *T = &L->t[k];
+    T->c = c;
+    T->k = k;
+    tt_err rc = tt_lake_writer_new(c->lake, &T->writer, c->err);
+    if (rc) return rc;
+    if (pthread_create(&T->th, NULL, lander_main, T) != 0)
+      return tt_error_set(c->err, TT_NOMEM, "cannot start a writer thread");
+    T->started = 1;
+  }
   return TT_OK;
 }
 
@@ -236,13 +253,18 @@ static void job_free(land_job *j) {
  * unless a job failed). */
 static void lander_stop(consumer *c) {
   lander *L = &c->L;
-  if (L->started) {
+  if (L->inited) {
     pthread_mutex_lock(&L->mu);
     L->stop = 1;
-    pthread_cond_signal(&L->work);
+    pthread_cond_broadcast(&L->work);
     pthread_mutex_unlock(&L->mu);
-    pthread_join(L->th, NULL);
-    L->started = 0;
+  }
+  for (int k = 0; k < LAND_THREADS; k++) {
+    lander_thread *T = &L->t[k];
+    if (T->started) pthread_join(T->th, NULL);
+    T->started = 0;
+    tt_lake_writer_destroy(T->writer);
+    T->writer = NULL;
   }
   land_job *lists[] = {L->done_head, L->spare};
   for (int i = 0; i < 2; i++)
@@ -358,7 +380,7 @@ static tt_err lander_drain(consumer *c) {
 static void lander_cancel(consumer *c, int32_t p) {
   lander *L = &c->L;
   pthread_mutex_lock(&L->mu);
-  for (land_job *j = L->head; j; j = j->next)
+  for (land_job *j = L->t[p % LAND_THREADS].head; j; j = j->next)
     if (j->p == p) j->cancelled = 1;
   pthread_mutex_unlock(&L->mu);
 }
@@ -412,13 +434,14 @@ static tt_err flush_partition(consumer *c, int32_t p, const char *why) {
   ps->first = -1;
   ps->bytes = ps->nmsg = 0;
   pthread_mutex_lock(&L->mu);
-  if (L->tail)
-    L->tail->next = j;
+  lander_thread *T = &L->t[p % LAND_THREADS];
+  if (T->tail)
+    T->tail->next = j;
   else
-    L->head = j;
-  L->tail = j;
+    T->head = j;
+  T->tail = j;
   L->inflight++;
-  pthread_cond_signal(&L->work);
+  pthread_cond_broadcast(&L->work);
   pthread_mutex_unlock(&L->mu);
   return TT_OK;
 }
@@ -948,7 +971,7 @@ tt_err tt_kafka_ingest(const tt_kafka_ingest_opts *opts, tt_kafka_metrics *metri
   if ((rc = tt_record_parser_new(c->table, (size_t)opts->max_message_bytes, &c->parser, err)) ||
       (rc = tt__kafka_avro_new(&c->avro, opts->avro_registry, err)) ||
       (rc = tt_lake_open(opts->lake, 1, &c->lake, err)) ||
-      (rc = tt_lake_writer_new(c->lake, &c->writer, err)) || (rc = lander_start(c)) ||
+      (rc = lander_start(c)) ||
       (rc = open_consumer(c)))
     goto out;
   tt_info("kafka", "consuming %s from %s as group %s into %s/%s%s", opts->topic, opts->brokers,
@@ -986,7 +1009,6 @@ out:
     tt_batch_destroy(c->parts[p].rows);
     tt_batch_destroy(c->parts[p].dl);
   }
-  tt_lake_writer_destroy(c->writer);
   tt_lake_close(c->lake);
   tt__kafka_avro_destroy(c->avro);
   tt_record_parser_destroy(c->parser);
