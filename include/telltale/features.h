@@ -300,7 +300,18 @@ tt_err tt_online_stats(tt_online *on, uint64_t *vehicles, uint64_t *bytes,
 
 /* A source yields batches of one table's rows in arrival order, each with
  * the position after it, and can restart at a position. Files (CSV,
- * Parquet) are built in; the Kafka engineer's consumer plugs in here. */
+ * Parquet) are built in; Kafka is tt_kafka_feature_source (kafka.h).
+ *
+ * A call of next() also tells the source that the batch it returned before
+ * is durably applied to the online store (with its position): a Kafka
+ * source commits that batch's offsets then, never earlier.
+ *
+ * Sources with one position (files) set id and seek. Sources with several
+ * positions (Kafka: one per partition) set attach and batch_key instead:
+ * tt_features_stream calls attach(ctx, store) once, and the source reads
+ * the stored position of each key itself (tt_online_offset) when it starts
+ * a key, e.g. on a partition assignment; each batch is stored under
+ * batch_key(ctx), the key of the batch next() returned last. */
 typedef struct tt_feature_source {
   void *ctx;
   const char *id; /* stable name, the key of its stored offset */
@@ -310,6 +321,13 @@ typedef struct tt_feature_source {
               tt_error *err);
   tt_err (*seek)(void *ctx, uint64_t offset, tt_error *err);
   void (*close)(void *ctx);
+  /* Optional (NULL for single-position sources), see above. max_retries:
+   * how often a failed store read is retried, with backoff. */
+  tt_err (*attach)(void *ctx, tt_online *on, int max_retries, tt_error *err);
+  const char *(*batch_key)(void *ctx);
+  /* Optional: messages the source rejected (invalid) and redelivered
+   * events it skipped because the store already held them. */
+  void (*counters)(void *ctx, uint64_t *invalid, uint64_t *skipped);
 } tt_feature_source;
 
 /* A CSV or Parquet file of one table's rows (the columns the set reads),
@@ -319,10 +337,12 @@ tt_err tt_feature_source_file(const tt_feature_set *fs, const char *path, const 
 
 typedef struct tt_features_stream_stats {
   uint64_t events, batches, retries, resumed_at;
+  uint64_t invalid, skipped; /* from src->counters, when the source has them */
 } tt_features_stream_stats;
 
-/* Consume src into the online store from the offset stored for it until
- * the source ends. A store failure is retried (max_retries, with backoff)
+/* Consume src into the online store from the offset stored for it (or,
+ * for multi-position sources, for each of its keys) until the source ends.
+ * A store failure is retried (max_retries, with backoff)
  * from the last applied batch, so no event is lost or folded twice. */
 tt_err tt_features_stream(tt_online *on, tt_feature_source *src, int max_retries,
                           tt_features_stream_stats *stats, tt_error *err) TT_WARN_UNUSED;
