@@ -503,13 +503,14 @@ static const char *STREAM_HELP =
     "publishes them), validated against the table's schema (the latest registered\n"
     "schema with the table, else the file kafka.schema); invalid messages are\n"
     "counted and logged. The stream is a member of consumer group G (default\n"
-    "telltale-features-S): several processes share the partitions. Offsets are\n"
+    "telltale-features-S-V, V the set's short version): several processes share\n"
+    "the partitions, and a new definition starts at the beginning. Offsets are\n"
     "committed only after the store holds the batch with its per-partition\n"
     "position, and a restart starts each partition at the stored position, so a\n"
     "kill -9 at any moment never folds an event twice nor loses one. An empty\n"
     "broker list (kafka:///TOPIC) uses kafka.brokers.\n"
     "\n"
-    "  --group G         Kafka consumer group (default telltale-features-S)\n"
+    "  --group G         Kafka consumer group (default telltale-features-S-V)\n"
     "  --follow          Kafka: keep consuming until SIGTERM/SIGINT, then apply the\n"
     "                    last batch, commit and exit 0; without it: drain the\n"
     "                    partitions to their current end and exit\n"
@@ -551,7 +552,10 @@ static tt_err open_kafka_source(cli *ctx, const tt_feature_set *fs, const char *
     goto out;
   }
   if (!group) {
-    snprintf(gbuf, sizeof gbuf, "telltale-features-%s", tt_feature_set_name(fs));
+    /* Per definition version, like the stored state: a new version starts
+     * from the beginning of the topic rather than from the old one's offsets. */
+    snprintf(gbuf, sizeof gbuf, "telltale-features-%s-%s", tt_feature_set_name(fs),
+             tt_feature_set_short_version(fs));
     group = gbuf;
   }
   tt_kafka_feature_source_opts o = {.brokers = url.brokers[0] ? url.brokers : ko.brokers,
