@@ -274,6 +274,17 @@ TT_TEST_TIMEOUT(kafka_stream_equals_offline, 300) {
   free(out);
   check_online_equals_offline(url);
 
+  /* Another store (Redis database 1), same group: nothing is stored there,
+   * so every partition starts at its beginning, whatever the group
+   * committed, and the new store gets every event. */
+  char url1[80];
+  snprintf(url1, sizeof url1, "%s/1", url);
+  CHECK_EQ_INT(wait_exit(spawn_stream(url1, bs, "--output json", "s4.log")), 0);
+  out = tt_test_sh_out(NULL, "cat s4.log.out");
+  CHECK_STR_CONTAINS(out, "{\"events\":6000,");
+  free(out);
+  check_online_equals_offline(url1);
+
   /* A file source and kafka-only flags do not mix. */
   CHECK_EQ_INT(tt_test_sh("'%s' -C p features stream --set s --source all.jsonl --follow "
                           ">/dev/null 2>&1",

@@ -176,8 +176,8 @@ typedef struct tt_kafka_feature_source_opts {
  * entity or time) are counted and logged, never folded. Batches hold one
  * partition's messages; each is stored with position key
  * "kafka:TOPIC/PARTITION" (next offset) and committed to the group only
- * once the store holds it; on assignment the stored position is where the
- * partition starts and older redeliveries are skipped, so the online state
+ * once the store holds it; on assignment the stored position (none: the
+ * beginning) is where the partition starts and older redeliveries are skipped, so the online state
  * sees every message exactly once across crashes and restarts. Close with
  * out->close(out->ctx). */
 tt_err tt_kafka_feature_source(const tt_kafka_feature_source_opts *o, tt_feature_source *out,

@@ -10,8 +10,10 @@
  *   - the offset is committed to the group only after that, when
  *     tt_features_stream asks for the next batch;
  *   - on assignment the stored position, not the committed offset, says
- *     where to start, and messages below it are skipped: a crash between
- *     the store write and the commit re-reads them without folding twice.
+ *     where to start (the beginning when nothing is stored), and messages
+ *     below it are skipped: a crash between the store write and the
+ *     commit re-reads them without folding twice. The committed offsets
+ *     serve lag monitoring and Kafka tooling.
  *
  * Everything runs on the thread that calls next(): rebalances are served
  * from rd_kafka_consume_batch_queue, and by then every batch handed out has
@@ -144,12 +146,14 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e,
       kp->assigned = 1;
       kp->eof = 0;
       kp->pending = 0;
-      /* The store is the truth: start at its position; without one at the
-       * committed offset (or the beginning). */
+      /* The store is the truth: start at its position. Without one the
+       * store has seen nothing of this partition (new store, memory store,
+       * new definition), so its state needs every event: start at the
+       * beginning, whatever the group committed. */
       kp->next = pos > 0 ? (int64_t)pos : -1;
-      tp->offset = pos > 0 ? (int64_t)pos : RD_KAFKA_OFFSET_INVALID;
+      tp->offset = pos > 0 ? (int64_t)pos : RD_KAFKA_OFFSET_BEGINNING;
       tt_info("kafka", "partition %" PRId32 " assigned, starting at %s%" PRIu64, p,
-              pos > 0 ? "the stored position " : "the committed offset (nothing stored) ", pos);
+              pos > 0 ? "the stored position " : "the beginning (nothing stored) ", pos);
     }
     if (s->fatal) return;
     rd_kafka_error_t *er = NULL;
