@@ -107,8 +107,7 @@ static void sleep_ms(long ms) {
 
 /* `telltale -C p --set online_store=URL features stream --set s --source
  * kafka://BROKERS/tel ARGS` in the background, output appended to LOG(.out). */
-static pid_t spawn_stream(const char *url, const char *brokers, const char *args,
-                          const char *log) {
+static pid_t spawn_stream(const char *url, const char *brokers, const char *args, const char *log) {
   char cmd[2048];
   snprintf(cmd, sizeof cmd,
            "exec '%s' -C p --set online_store=%s --set kafka.session_timeout=3s features stream "
