@@ -361,3 +361,55 @@ TT_TEST_TIMEOUT(kafka_stream_kill9_and_redis_restart, 300) {
   redis_stop(rpid);
   tt_kafka_dev_destroy(dev);
 }
+
+TT_TEST_TIMEOUT(kafka_stream_two_members_share_partitions, 300) {
+  if (tt_test_sh("command -v redis-server >/dev/null") != 0)
+    tt_test_fail(__FILE__, __LINE__, "redis-server is not installed");
+  setup_project();
+  tt_kafka_dev *dev;
+  tt_error e;
+  CHECK_OK(tt_kafka_dev_start(&dev, 1, 0, &e));
+  const char *bs = tt_kafka_dev_bootstraps(dev);
+  CHECK_OK(tt_kafka_dev_topic_create(dev, "tel", PARTS, &e));
+  int port = free_port();
+  pid_t rpid = redis_start(port);
+  char url[64];
+  snprintf(url, sizeof url, "redis://127.0.0.1:%d", port);
+  write_jsonl("all.jsonl", 0, N);
+  write_jsonl("a.jsonl", 0, N / 2);
+  write_jsonl("b.jsonl", N / 2, N);
+
+  tt_feature_set *fs;
+  tt_fengine *eng;
+  tt_online *on;
+  CHECK_OK(tt_feature_set_load("p", "s", &fs, &e));
+  CHECK_OK(tt_fengine_new(fs, &eng, &e));
+  CHECK_OK(tt_online_open(url, eng, fs, 0, &on, &e));
+
+  /* One member takes every partition; a second one joins while events
+   * flow and takes some of them over (cooperative rebalance): the moved
+   * partitions continue from the stored positions. */
+  pid_t m1 = spawn_stream(url, bs, "--follow", "m1.log");
+  replay(bs, "a.jsonl");
+  int i;
+  for (i = 0; i < 3000 && stored_total(on) == 0; i++)
+    sleep_ms(10);
+  pid_t m2 = spawn_stream(url, bs, "--follow", "m2.log");
+  for (i = 0; i < 3000 && tt_test_sh("grep -q assigned m2.log") != 0; i++)
+    sleep_ms(10);
+  CHECK_MSG(i < 3000, "the second member got no partition");
+  replay(bs, "b.jsonl");
+  for (i = 0; i < 6000 && stored_total(on) != (uint64_t)N; i++)
+    sleep_ms(10);
+  CHECK_MSG(i < 6000, "stored positions sum to %" PRIu64 ", want %d", stored_total(on), N);
+  kill(m1, SIGTERM);
+  kill(m2, SIGTERM);
+  CHECK_EQ_INT(wait_exit(m1), 0);
+  CHECK_EQ_INT(wait_exit(m2), 0);
+  tt_online_close(on);
+  tt_fengine_destroy(eng);
+  tt_feature_set_destroy(fs);
+  check_online_equals_offline(url);
+  redis_stop(rpid);
+  tt_kafka_dev_destroy(dev);
+}
