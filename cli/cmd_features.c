@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -517,7 +518,9 @@ static const char *STREAM_HELP =
     "                    partitions to their current end and exit\n"
     "  --table T         the events' table (default: the set's source)\n"
     "  --ttl SECONDS     expire a vehicle's key after this long without updates\n"
-    "  --retries N       retries of a failed store write (default 20)\n"
+    "  --retries N       retries of a failed store write, with backoff up to 3.2 s\n"
+    "                    (default 20, about a minute; with --follow: until the\n"
+    "                    store is back or SIGTERM/SIGINT, exit 69)\n"
     "  --output json     print the figures as JSON\n";
 
 static volatile int g_stream_stop;
@@ -587,7 +590,7 @@ static int cmd_stream(cli *ctx, int argc, char **argv) {
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   const char *set = NULL, *source = NULL, *table = NULL, *group = NULL;
-  int ttl = 0, retries = 20, output = CLI_OUT_TABLE, follow = 0, c;
+  int ttl = 0, retries = -1, output = CLI_OUT_TABLE, follow = 0, c;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     switch (c) {
     case O_SET:
@@ -628,6 +631,9 @@ static int cmd_stream(cli *ctx, int argc, char **argv) {
   int kafka = !strncmp(source, "kafka://", 8);
   if (!kafka && (group || follow))
     return cli_usage_error("--group and --follow apply to kafka:// sources only");
+  /* A service (--follow) outlasts a store outage: it retries until the
+   * store is back or a signal stops it. */
+  if (retries < 0) retries = follow ? INT_MAX : 20;
   tt_feature_set *fs = NULL;
   tt_fengine *eng = NULL;
   tt_online *on = NULL;

@@ -358,7 +358,17 @@ TT_TEST_TIMEOUT(kafka_stream_kill9_and_redis_restart, 300) {
   /* Every event folded exactly once: the online values are the offline
    * ones over all N records. */
   check_online_equals_offline(url);
+
+  /* 4. A follow-mode stream retries an absent Redis until it is stopped:
+   * SIGTERM then ends it with exit 69, nothing applied or committed. */
   redis_stop(rpid);
+  s = spawn_stream(url, bs, "--follow", "f3.log");
+  sleep_ms(4000);
+  kill(s, SIGTERM);
+  rc = wait_exit(s);
+  log = tt_test_sh_out(NULL, "tail -5 f3.log");
+  CHECK_MSG(rc == 69, "stream exited %d: %s", rc, log);
+  free(log);
   tt_kafka_dev_destroy(dev);
 }
 

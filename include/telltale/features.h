@@ -328,6 +328,10 @@ typedef struct tt_feature_source {
   /* Optional: messages the source rejected (invalid) and redelivered
    * events it skipped because the store already held them. */
   void (*counters)(void *ctx, uint64_t *invalid, uint64_t *skipped);
+  /* Optional: once *stop is non-zero (a signal), a failing store write is
+   * not retried any more: tt_features_stream returns its error and the
+   * batch stays unapplied (and, for Kafka, uncommitted). */
+  volatile int *stop;
 } tt_feature_source;
 
 /* A CSV or Parquet file of one table's rows (the columns the set reads),

@@ -349,7 +349,7 @@ tt_err tt_features_stream(tt_online *on, tt_feature_source *src, int max_retries
     for (int attempt = 0;; attempt++) {
       rc = tt_online_update(on, table, b, key, after, err);
       if (rc == TT_OK) break;
-      if (rc != TT_REDIS || attempt >= max_retries) return rc;
+      if (rc != TT_REDIS || attempt >= max_retries || (src->stop && *src->stop)) return rc;
       stats->retries++;
       tt_warn("features", "online store failed (%s); retry %d in %ld ms", err ? err->msg : "",
               attempt + 1, 100L << (attempt < 5 ? attempt : 5));

@@ -82,7 +82,7 @@ static tt_err stored_position(ksrc *s, int32_t p, uint64_t *pos, tt_error *err) 
   part_key(s, p, key, sizeof key);
   for (int attempt = 0;; attempt++) {
     tt_err rc = tt_online_offset(s->on, key, pos, err);
-    if (rc != TT_REDIS || attempt >= s->max_retries) return rc;
+    if (rc != TT_REDIS || attempt >= s->max_retries || (s->o.stop && *s->o.stop)) return rc;
     tt_warn("kafka", "reading the stored position of %s failed (%s); retry %d", key,
             err ? err->msg : "", attempt + 1);
     backoff_sleep(attempt);
@@ -433,6 +433,7 @@ tt_err tt_kafka_feature_source(const tt_kafka_feature_source_opts *o, tt_feature
   out->attach = ksrc_attach;
   out->batch_key = ksrc_key;
   out->counters = ksrc_counters;
+  out->stop = o->stop;
   return TT_OK;
 fail:
   if (s->rk && !s->rebalanced) {
