@@ -29,10 +29,14 @@ TT_TEST(defs_example_parses) {
   char buf[1200];
   CHECK_MSG(fs, "%s", tt_error_format(&e, buf, sizeof buf));
   CHECK_EQ_STR(tt_feature_set_name(fs), "vehicle_health");
-  CHECK(tt_feature_set_count(fs) >= 30);
+  CHECK_EQ_INT(tt_feature_set_count(fs), 32 + 5); /* 32 aggregations, 5 vehicle attributes */
   CHECK_EQ_INT(tt_feature_set_tile(fs), H);
   CHECK_EQ_INT(tt_feature_set_max_window(fs), 30 * 24 * H);
-  CHECK_EQ_INT(tt_feature_set_table_count(fs), 2);
+  CHECK_EQ_INT(tt_feature_set_table_count(fs), 3); /* telemetry, dtc, vehicles */
+  CHECK(tt_feature_set_at(fs, (size_t)tt_feature_set_find(fs, "engine_type"))->attribute ==
+        TT_ATTR_CATEGORY);
+  CHECK(tt_feature_set_at(fs, (size_t)tt_feature_set_find(fs, "age_years"))->attribute ==
+        TT_ATTR_AGE);
   CHECK_EQ_STR(tt_feature_set_filter(fs)->text, "engine_running = true");
   CHECK_EQ_INT(strlen(tt_feature_set_version(fs)), 64);
   int i = tt_feature_set_find(fs, "dtc_p0562_count_30d");
