@@ -516,8 +516,10 @@ TT_TEST(attr_parse_json_and_errors) {
   expect_error(y, 7, "m.table", "read by feature 'f'");
   snprintf(y, sizeof y, "%s  - {name: f, table: veh, column: model}\n", head);
   expect_error(y, 7, "name", "duplicate feature name 'f'");
-  snprintf(y, sizeof y, "%s  - {name: a, table: veh, column: x}\n  - {name: b, table: veh, "
-           "column: y, time: since}\n", head);
+  snprintf(y, sizeof y,
+           "%s  - {name: a, table: veh, column: x}\n  - {name: b, table: veh, "
+           "column: y, time: since}\n",
+           head);
   expect_error(y, 8, "b.table", "disagree on its time column");
   snprintf(y, sizeof y, "%s  {name: m}\n", head);
   expect_error(y, 7, "attributes", "must be a list");
@@ -607,11 +609,11 @@ TT_TEST(attr_as_of_point_in_time) {
   double v[8];
   /* 2024-01-01 = 19723 days after 1970-01-01. */
   int64_t y2024 = 19723 * D;
-  vrow rows[3] = {{y2024 + 10 * D, "A", 2019}, {y2024 + 40 * D, "B", 2020},
-                  {y2024 + 70 * D, NULL, 2021}};
+  vrow rows[3] = {
+      {y2024 + 10 * D, "A", 2019}, {y2024 + 40 * D, "B", 2020}, {y2024 + 70 * D, NULL, 2021}};
   const double cA = tt_features_category_code("A", 1), cB = tt_features_category_code("B", 1);
-  int64_t times[] = {y2024, y2024 + 10 * D - 1, y2024 + 10 * D, y2024 + 39 * D,
-                     y2024 + 40 * D, y2024 + 69 * D, y2024 + 70 * D, y2024 + 400 * D};
+  int64_t times[] = {y2024,          y2024 + 10 * D - 1, y2024 + 10 * D, y2024 + 39 * D,
+                     y2024 + 40 * D, y2024 + 69 * D,     y2024 + 70 * D, y2024 + 400 * D};
   double want_m[] = {NAN, NAN, cA, cA, cB, cB, NAN, NAN};
   double want_y[] = {NAN, NAN, 2019, 2019, 2020, 2020, 2021, 2021};
   for (int order = 0; order < 2; order++) {
@@ -621,7 +623,8 @@ TT_TEST(attr_as_of_point_in_time) {
       if (order == 0) {
         tt_fstate_reset(st);
         size_t n = 0;
-        while (n < 3 && rows[n].t <= times[k]) n++;
+        while (n < 3 && rows[n].t <= times[k])
+          n++;
         fold_veh(eng, st, rows, n);
       } else {
         tt_fstate_reset(st);

@@ -779,10 +779,11 @@ static void make_vehicles(const char *lake, int nveh) {
   duckdb_close(&db);
 }
 
-static const char *ATTRS = "attributes:\n"
-                           "  - {name: model, table: vehicles, column: model, encode: category}\n"
-                           "  - {name: build_year, table: vehicles, column: build_year}\n"
-                           "  - {name: age_years, table: vehicles, column: build_year, encode: age}\n";
+static const char *ATTRS =
+    "attributes:\n"
+    "  - {name: model, table: vehicles, column: model, encode: category}\n"
+    "  - {name: build_year, table: vehicles, column: build_year}\n"
+    "  - {name: age_years, table: vehicles, column: build_year, encode: age}\n";
 
 static tt_feature_set *load_attr_set(void) {
   char y[4096];

@@ -114,10 +114,10 @@ typedef struct tt_feature_def {
   const char *code;   /* "" or: only rows whose code column equals this */
   const char *description;
   tt_agg agg;
-  int64_t window; /* axis units: microseconds for timestamp axes */
-  int64_t per;    /* unit of slope, rate and time_since, in axis units */
-  long line;      /* line in the definition file */
-  int64_t tile;   /* this feature's tile size: the set's, or a multiple of it */
+  int64_t window;           /* axis units: microseconds for timestamp axes */
+  int64_t per;              /* unit of slope, rate and time_since, in axis units */
+  long line;                /* line in the definition file */
+  int64_t tile;             /* this feature's tile size: the set's, or a multiple of it */
   tt_attr_encode attribute; /* TT_ATTR_NONE for aggregations */
   const char *time_column;  /* attributes: the entity table's validity column (valid_from) */
 } tt_feature_def;

@@ -388,9 +388,9 @@ static tt_err parse_feature(parser *p, yaml_node_t *n, const tt_schema *schema,
     } else if (!strcmp(key, "description")) {
       fd->description = dup(p, val);
     } else {
-      return fail(p, k, key, TT_PARSE,
-                  "unknown key '%s' (name, table, column, code, agg, window, per, tile, description)",
-                  key);
+      return fail(
+          p, k, key, TT_PARSE,
+          "unknown key '%s' (name, table, column, code, agg, window, per, tile, description)", key);
     }
     if (!fd->table || !fd->column || !fd->code || !fd->description ||
         (!strcmp(key, "name") && !fd->name))

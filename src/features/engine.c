@@ -38,8 +38,9 @@ tt_err tt_fengine_new(const tt_feature_set *fs, tt_fengine **out, tt_error *err)
     int tab = find_table(fs, f->table);
     size_t k = f->attribute ? e->ninputs : 0; /* an attribute is an input of its own */
     for (; k < e->ninputs; k++)
-      if (!e->inputs[k].attr && e->inputs[k].table == tab && !strcmp(e->inputs[k].column, f->column) &&
-          !strcmp(e->inputs[k].code, f->code) && e->inputs[k].tile == f->tile)
+      if (!e->inputs[k].attr && e->inputs[k].table == tab &&
+          !strcmp(e->inputs[k].column, f->column) && !strcmp(e->inputs[k].code, f->code) &&
+          e->inputs[k].tile == f->tile)
         break;
     tt__input *in = &e->inputs[k];
     if (k == e->ninputs) {
@@ -152,8 +153,7 @@ tt_err tt__fstate_fold_value(const tt_fengine *e, tt_fstate *st, size_t in, int6
     if (!valid) x = NAN;
     tt__tile *tl = tt__ring_get(&st->rings[in], 0);
     if (!tl) return TT_NOMEM;
-    if (!tl->n || t > tl->lt ||
-        (t == tl->lt && !isnan(x) && (isnan(tl->lx) || x > tl->lx))) {
+    if (!tl->n || t > tl->lt || (t == tl->lt && !isnan(x) && (isnan(tl->lx) || x > tl->lx))) {
       tl->n = 1;
       tl->lt = tl->ft = t;
       tl->lx = tl->fx = x;

@@ -56,13 +56,13 @@ typedef struct tt__ring {
 
 /* One distinct (table, column, code) that features read. */
 typedef struct tt__input {
-  int table;          /* index into fs->tables */
-  const char *column; /* "" = row count */
-  const char *code;   /* "" = any row */
-  int filtered;       /* the set's filter applies (table is the source) */
-  int64_t tile;       /* tile size of its features (a multiple of the set's) */
-  int64_t max_tiles;  /* longest window of its features, in tiles */
-  int slope;          /* a slope feature reads it: merge the slope sums */
+  int table;           /* index into fs->tables */
+  const char *column;  /* "" = row count */
+  const char *code;    /* "" = any row */
+  int filtered;        /* the set's filter applies (table is the source) */
+  int64_t tile;        /* tile size of its features (a multiple of the set's) */
+  int64_t max_tiles;   /* longest window of its features, in tiles */
+  int slope;           /* a slope feature reads it: merge the slope sums */
   tt_attr_encode attr; /* != NONE: an attribute (one slot: the latest row, never pruned) */
   size_t nfeat;
   int *feat; /* feature indices, sorted by window ascending */

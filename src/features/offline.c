@@ -619,9 +619,7 @@ tt_err tt_features_build(const tt_feature_set *fs, const tt_features_build_opts 
       dlo = tt_time_day(bd.read_lo);
       dhi = tt_time_day(bd.read_hi);
     } else {
-      bd.read_lo = bd.from == INT64_MIN
-                       ? INT64_MIN
-                       : tt__read_lo(fs, bd.from);
+      bd.read_lo = bd.from == INT64_MIN ? INT64_MIN : tt__read_lo(fs, bd.from);
       bd.read_hi = bd.to;
     }
     for (size_t i = 0; i < bd.ntabs; i++) {
@@ -630,8 +628,9 @@ tt_err tt_features_build(const tt_feature_set *fs, const tt_features_build_opts 
       free(tq->list);
       tq->list = NULL;
       tq->name = fs->tables[i];
-      if ((rc = tt__lake_files(o->lake, tq->name, tt__table_is_entity(fs, tq->name) ? INT64_MIN : dlo,
-                               dhi, &tq->files, &tq->nfiles, err)))
+      if ((rc = tt__lake_files(o->lake, tq->name,
+                               tt__table_is_entity(fs, tq->name) ? INT64_MIN : dlo, dhi, &tq->files,
+                               &tq->nfiles, err)))
         goto out;
       if (!(tq->list = tt__sql_path_list(tq->files, tq->nfiles))) {
         rc = tt_error_set(err, TT_NOMEM, "out of memory");
