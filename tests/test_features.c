@@ -664,3 +664,28 @@ TT_TEST(attr_as_of_point_in_time) {
   tt_fengine_destroy(eng);
   tt_feature_set_destroy(fs);
 }
+
+TT_TEST(attr_diff_names_attribute_changes) {
+  tt_error e;
+  tt_feature_set *a = parse(ATTR_SET, &e);
+  char y[2048];
+  /* year dropped, age_years reads another column, fleet added. */
+  snprintf(y, sizeof y,
+           "name: s\nsource: tel\ntile: 1h\nfeatures:\n"
+           "  - {name: v_mean, column: v, agg: mean, window: 1d}\n"
+           "attributes:\n"
+           "  - {name: model, table: veh, column: model, encode: category}\n"
+           "  - {name: age_years, table: veh, column: built, encode: age}\n"
+           "  - {name: fleet, table: veh, column: fleet, encode: category}\n");
+  tt_feature_set *b = parse(y, &e);
+  CHECK(a && b);
+  char *rep = NULL;
+  CHECK_OK(tt_feature_set_diff(tt_feature_set_json(a), tt_feature_set_json(b), &rep, &e));
+  CHECK_STR_CONTAINS(rep, "- attribute year: number of veh.build_year as of valid_from\n");
+  CHECK_STR_CONTAINS(rep, "~ attribute age_years: column \"build_year\" -> \"built\"\n");
+  CHECK_STR_CONTAINS(rep, "+ attribute fleet: category of veh.fleet as of valid_from\n");
+  CHECK(!strstr(rep, "model"));
+  free(rep);
+  tt_feature_set_destroy(a);
+  tt_feature_set_destroy(b);
+}
