@@ -523,6 +523,10 @@ TT_TEST(attr_parse_json_and_errors) {
   expect_error(y, 8, "b.table", "disagree on its time column");
   snprintf(y, sizeof y, "%s  {name: m}\n", head);
   expect_error(y, 7, "attributes", "must be a list");
+  expect_error("name: s\nsource: tel\naxis: counter\ntile: 10\nfeatures:\n  - {name: f, column: v, "
+               "agg: mean, window: 10}\nattributes:\n  - {name: a, table: veh, column: y, encode: "
+               "age}\n",
+               8, "a.encode", "needs a timestamp time axis");
 }
 
 TT_TEST(attr_checked_against_schema) {

@@ -308,6 +308,10 @@ static tt_err parse_attribute(parser *p, yaml_node_t *n, const tt_schema *schema
   if (!strcmp(fd->table, fs->source))
     return fail(p, table_node, field, TT_PARSE,
                 "table '%s' is the source: attributes come from entity tables", fd->table);
+  if (fd->attribute == TT_ATTR_AGE && fs->axis != TT_AXIS_TIMESTAMP) {
+    snprintf(field, sizeof field, "%s.encode", fd->name);
+    return fail(p, n, field, TT_PARSE, "encode: age needs a timestamp time axis");
+  }
   if (schema) {
     tt_err rc = check_column(p, col_node, field, schema, fd->table, fd->column,
                              fd->attribute != TT_ATTR_CATEGORY);
