@@ -278,6 +278,12 @@ static int cmd_show(cli *ctx, int argc, char **argv) {
       const tt_feature_def *f = tt_feature_set_at(fs, i);
       char tc[256];
       snprintf(tc, sizeof tc, "%s.%s", f->table, *f->column ? f->column : "*");
+      if (f->attribute) {
+        static const char *const enc[] = {"", "number", "category", "age"};
+        printf("%-28s %-10s %-24s %-8s as of %s\n", f->name, enc[f->attribute], tc, "-",
+               f->time_column);
+        continue;
+      }
       printf("%-28s %-10s %-24s %-8s %lld\n", f->name, tt_agg_name(f->agg), tc,
              *f->code ? f->code : "-", (long long)f->window);
     }

@@ -88,7 +88,25 @@ typedef struct tt_feature_filter {
   const char *text; /* the filter as written, normalised ("engine_running = true") */
 } tt_feature_filter;
 
-/* One feature; read-only, owned by its tt_feature_set. */
+/* How an attribute feature (a column of an entity table, as of t) becomes
+ * a number. docs/features.md, "Attributes". */
+typedef enum tt_attr_encode {
+  TT_ATTR_NONE = 0, /* not an attribute: a windowed aggregation */
+  TT_ATTR_NUMBER,   /* a numeric column, as it is */
+  TT_ATTR_CATEGORY, /* a string column: tt_features_category_code of its bytes */
+  TT_ATTR_AGE,      /* a year column (build_year): years from Jan 1 of it to t */
+} tt_attr_encode;
+
+/* The stable code of a categorical value: h = FNV-1a 64 of its bytes,
+ * xor-folded to 24 bits, code = (h ^ h >> 24 ^ h >> 48) & 0xffffff, so every
+ * code is an integer in [0, 2^24) that float32 (XGBoost) and double hold
+ * exactly ("A" -> 16695561). The same string gives the same code in every build and path,
+ * without a dictionary. */
+double tt_features_category_code(const char *s, size_t len);
+
+/* One feature; read-only, owned by its tt_feature_set. Attributes (entries
+ * of `attributes:` in the file) follow the aggregations, with attribute !=
+ * TT_ATTR_NONE, window/per 0 and agg TT_AGG_LAST. */
 typedef struct tt_feature_def {
   const char *name;
   const char *table;  /* source table of this feature */
@@ -96,10 +114,12 @@ typedef struct tt_feature_def {
   const char *code;   /* "" or: only rows whose code column equals this */
   const char *description;
   tt_agg agg;
-  int64_t window; /* axis units: microseconds for timestamp axes */
-  int64_t per;    /* unit of slope, rate and time_since, in axis units */
-  long line;      /* line in the definition file */
-  int64_t tile;   /* this feature's tile size: the set's, or a multiple of it */
+  int64_t window;           /* axis units: microseconds for timestamp axes */
+  int64_t per;              /* unit of slope, rate and time_since, in axis units */
+  long line;                /* line in the definition file */
+  int64_t tile;             /* this feature's tile size: the set's, or a multiple of it */
+  tt_attr_encode attribute; /* TT_ATTR_NONE for aggregations */
+  const char *time_column;  /* attributes: the entity table's validity column (valid_from) */
 } tt_feature_def;
 
 typedef struct tt_feature_set tt_feature_set;
