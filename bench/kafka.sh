@@ -3,8 +3,11 @@
 # cluster, `telltale dev kafka`), consumed to the end by kcat into /dev/null
 # (the upper bound for a Kafka consumer on this machine) and by
 # `telltale ingest kafka://…` (validating every record and writing zstd
-# Parquet, exactly once), on the same topic in the same run. Prints
-# messages/s of both and the ratio (goal: >= 0.5).
+# Parquet, exactly once), on the same topic in the same run; then, when
+# redis-server is installed, by `telltale features stream --source
+# kafka://…` (the 31 features of bench/features_bench.yaml into Redis,
+# exactly once). Prints messages/s of each and the ratios to kcat (ingest
+# goal: >= 0.5).
 #   BENCH_KAFKA_MESSAGES (default 5000000 × BENCH_SCALE), BENCH_KAFKA_PARTITIONS
 #   (default 256: the mock keeps only ~5 MB per partition), BENCH_VEHICLES
 #   (default 1000), BENCH_DIR (scratch space, default a new /tmp dir removed after)
@@ -78,11 +81,37 @@ rows=$(echo "$out" | sed -n 's/.*"rows":\([0-9]*\).*/\1/p')
 inlake=$("$tt" -C "$proj" lake query --output csv "SELECT count(*) AS n FROM telemetry" | tail -1)
 [ "$inlake" = "$n" ] || { echo "lake holds $inlake rows, expected $n" >&2; exit 1; }
 
+# The online store: the same topic through the feature engine into Redis.
+f=0
+if command -v redis-server > /dev/null; then
+  cp bench/features_bench.yaml "$proj/features/bench_health.yaml"
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  (cd "$dir" && exec redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+     --logfile redis.log) &
+  rpid=$!
+  for _ in $(seq 100); do redis-cli -p "$port" ping > /dev/null 2>&1 && break; sleep 0.1; done
+  t6=$(now)
+  sout=$("$tt" -C "$proj" --log-level warn --set "online_store=redis://127.0.0.1:$port" \
+           --set "kafka.schema=$proj/schemas/fleet.yaml" features stream --set bench_health \
+           --source "kafka://$addr/bench" --output json)
+  t7=$(now)
+  kill "$rpid"
+  wait "$rpid" 2> /dev/null || true
+  ev=$(echo "$sout" | sed -n 's/.*"events":\([0-9]*\).*/\1/p')
+  inv=$(echo "$sout" | sed -n 's/.*"invalid":\([0-9]*\).*/\1/p')
+  [ "$((ev + inv))" = "$n" ] || { echo "features stream folded $ev (+$inv invalid), expected $n: $sout" >&2; exit 1; }
+  f=$(echo "$t7 - $t6" | bc)
+fi
+
 awk -v n="$n" -v p="$parts" -v r="$(echo "$t1 - $t0" | bc)" -v k="$(echo "$t3 - $t2" | bc)" \
-    -v t="$(echo "$t5 - $t4" | bc)" 'BEGIN {
+    -v t="$(echo "$t5 - $t4" | bc)" -v f="$f" 'BEGIN {
   printf "topic: %d telemetry messages (JSON), %d partitions, dev broker\n", n, p
   printf "%-40s %10.0f msg/s  %7.2f s\n", "telltale replay (CSV -> Kafka)", n / r, r
   printf "%-40s %10.0f msg/s  %7.2f s\n", "kcat -C -e -o beginning > /dev/null", n / k, k
   printf "%-40s %10.0f msg/s  %7.2f s\n", "telltale ingest kafka:// -> Parquet", n / t, t
   printf "ratio telltale/kcat: %.2f (goal >= 0.5)\n", k / t
+  if (f > 0) {
+    printf "%-40s %10.0f msg/s  %7.2f s\n", "telltale features stream kafka:// -> Redis", n / f, f
+    printf "ratio features stream/kcat: %.2f\n", k / f
+  }
 }'

@@ -25,7 +25,7 @@ cd "$proj"
 echo "simulating $vehicles vehicles × $days days (interval $interval)…"
 "$tt" simulate --vehicles "$vehicles" --days "$days" --seed 42 --interval "$interval" --out sim > /dev/null
 "$tt" --log-level warn ingest --no-progress --schema schemas/fleet.yaml \
-  sim/telemetry sim/dtc.csv sim/maintenance.csv sim/failures.csv > /dev/null
+  sim/telemetry sim/dtc.csv sim/maintenance.csv sim/failures.csv sim/vehicles.csv > /dev/null
 rows=$("$tt" lake query --output csv 'SELECT count(*) FROM telemetry' | tail -1)
 echo "lake: $rows telemetry rows"
 for m in battery_7d cooling_7d brakes_14d; do

@@ -3,7 +3,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,8 @@
 #include "cli.h"
 #include "core/json_escape.h"
 #include "telltale/features.h"
+#include "telltale/ingest.h"
+#include "telltale/kafka.h"
 #include "telltale/log.h"
 #include "telltale/registry.h"
 
@@ -29,8 +33,10 @@ static const char *USAGE =
     "  build --set S (--spine FILE | --every SPAN) [--from T] [--to T]\n"
     "        [--shard I/N] [--threads N] [--out FILE]\n"
     "                                point-in-time values into the lake (Parquet)\n"
-    "  stream --set S --source FILE [--table T] [--ttl SECONDS] [--retries N]\n"
-    "                                fold telemetry (CSV or Parquet) into the online store\n"
+    "  stream --set S --source FILE|kafka://BROKERS/TOPIC [--group G] [--follow]\n"
+    "        [--table T] [--ttl SECONDS] [--retries N]\n"
+    "                                fold telemetry (CSV, Parquet or a Kafka topic)\n"
+    "                                into the online store\n"
     "  materialize --set S [--file PARQUET] [--ttl SECONDS]\n"
     "                                load the latest offline values into the online store\n"
     "  get --set S --vehicle V [--output json]\n"
@@ -272,6 +278,12 @@ static int cmd_show(cli *ctx, int argc, char **argv) {
       const tt_feature_def *f = tt_feature_set_at(fs, i);
       char tc[256];
       snprintf(tc, sizeof tc, "%s.%s", f->table, *f->column ? f->column : "*");
+      if (f->attribute) {
+        static const char *const enc[] = {"", "number", "category", "age"};
+        printf("%-28s %-10s %-24s %-8s as of %s\n", f->name, enc[f->attribute], tc, "-",
+               f->time_column);
+        continue;
+      }
       printf("%-28s %-10s %-24s %-8s %lld\n", f->name, tt_agg_name(f->agg), tc,
              *f->code ? f->code : "-", (long long)f->window);
     }
@@ -480,18 +492,97 @@ static int open_online(cli *ctx, const tt_feature_set *fs, tt_fengine **eng, tt_
 }
 
 static const char *STREAM_HELP =
-    "usage: telltale features stream --set S --source FILE [--table T] [--ttl SECONDS]\n"
+    "usage: telltale features stream --set S --source FILE [--table T] [options]\n"
+    "       telltale features stream --set S --source kafka://BROKERS/TOPIC [--group G]\n"
+    "                                [--follow] [--table T] [options]\n"
     "\n"
-    "Fold the rows of FILE (CSV or Parquet, one table's columns; default table:\n"
-    "the set's source) in file order into the online store (config online_store:\n"
-    "memory: or redis://host:port[/db]) and keep every vehicle's values current.\n"
-    "Each batch is written atomically with the source position, so a restarted\n"
-    "stream resumes after the last applied batch; Redis failures are retried.\n"
-    "With the memory store the values live only as long as the process.\n"
+    "Fold events into the online store (config online_store: memory: or\n"
+    "redis://host:port[/db]) and keep every vehicle's values current. Each batch is\n"
+    "written atomically with the source position (Redis: one MULTI/EXEC), so a\n"
+    "restarted stream resumes after the last applied batch, and a failing store is\n"
+    "retried with backoff without losing or double-counting events. With the memory\n"
+    "store the values live only as long as the process.\n"
     "\n"
+    "FILE: CSV or Parquet with one table's columns (default table: the set's\n"
+    "source), read in file order.\n"
+    "\n"
+    "kafka://BROKERS/TOPIC: JSON records, one per message (as `telltale replay`\n"
+    "publishes them), validated against the table's schema (the latest registered\n"
+    "schema with the table, else the file kafka.schema); invalid messages are\n"
+    "counted and logged. The stream is a member of consumer group G (default\n"
+    "telltale-features-S-V, V the set's short version): several processes share\n"
+    "the partitions, and a new definition starts at the beginning. Offsets are\n"
+    "committed only after the store holds the batch with its per-partition\n"
+    "position, and a restart starts each partition at the stored position (the\n"
+    "beginning when the store holds none, whatever the group committed), so a\n"
+    "kill -9 at any moment never folds an event twice nor loses one. An empty\n"
+    "broker list (kafka:///TOPIC) uses kafka.brokers.\n"
+    "\n"
+    "  --group G         Kafka consumer group (default telltale-features-S-V)\n"
+    "  --follow          Kafka: keep consuming until SIGTERM/SIGINT, then apply the\n"
+    "                    last batch, commit and exit 0; without it: drain the\n"
+    "                    partitions to their current end and exit\n"
+    "  --table T         the events' table (default: the set's source)\n"
     "  --ttl SECONDS     expire a vehicle's key after this long without updates\n"
-    "  --retries N       retries of a failed store write (default 20)\n"
+    "  --retries N       retries of a failed store write, with backoff up to 3.2 s\n"
+    "                    (default 20, about a minute; with --follow: until the\n"
+    "                    store is back or SIGTERM/SIGINT, exit 69)\n"
     "  --output json     print the figures as JSON\n";
+
+static volatile int g_stream_stop;
+static void on_stream_signal(int sig) {
+  (void)sig;
+  g_stream_stop = 1;
+}
+
+/* The Kafka source of `features stream`: brokers, schema, session timeout
+ * and message size limit come from the same configuration as `ingest
+ * kafka://`. *schema is the caller's to destroy (after the source). */
+static tt_err open_kafka_source(cli *ctx, const tt_feature_set *fs, const char *source,
+                                const char *table, const char *group, int follow,
+                                tt_schema **schema, tt_feature_source *src, tt_error *err) {
+  tt_kafka_ingest_opts ko;
+  tt_kafka_url url;
+  char gbuf[300];
+  tt_err rc = tt_kafka_ingest_opts_from_config(&ko, ctx->cfg, err);
+  if (!rc) rc = tt_kafka_url_parse(source, &url, err);
+  if (rc) goto out;
+  if (!table) table = tt_feature_set_source(fs);
+  rc = tt_ingest_schema_lookup(tt_config_get(ctx->cfg, "registry"), tt_config_project_dir(ctx->cfg),
+                               table, schema, err);
+  if (rc == TT_NOTFOUND) {
+    tt_error_clear(err);
+    rc = tt_schema_parse_file(ko.schema_path, schema, err);
+  }
+  if (rc) goto out;
+  const tt_table_def *t = tt_schema_table(*schema, table);
+  if (!t) {
+    rc = tt_error_set(err, TT_SCHEMA, "the schema has no table '%s'", table);
+    tt_error_at(err, NULL, 0, "table");
+    goto out;
+  }
+  if (!group) {
+    /* Per definition version, like the stored state: a new version starts
+     * from the beginning of the topic rather than from the old one's offsets. */
+    snprintf(gbuf, sizeof gbuf, "telltale-features-%s-%s", tt_feature_set_name(fs),
+             tt_feature_set_short_version(fs));
+    group = gbuf;
+  }
+  tt_kafka_feature_source_opts o = {.brokers = url.brokers[0] ? url.brokers : ko.brokers,
+                                    .topic = url.topic,
+                                    .group = group,
+                                    .table = t,
+                                    .follow = follow,
+                                    .session_timeout_ms = ko.session_timeout_ms,
+                                    .max_message_bytes = ko.max_message_bytes,
+                                    .stop = &g_stream_stop};
+  rc = tt_kafka_feature_source(&o, src, err);
+out:
+  tt_kafka_ingest_opts_release(&ko);
+  return rc;
+}
+
+enum { O_GROUP = 512, O_FOLLOW };
 
 static int cmd_stream(cli *ctx, int argc, char **argv) {
   static const struct option opts[] = {{"set", required_argument, 0, O_SET},
@@ -499,11 +590,13 @@ static int cmd_stream(cli *ctx, int argc, char **argv) {
                                        {"table", required_argument, 0, O_TABLE},
                                        {"ttl", required_argument, 0, O_TTL},
                                        {"retries", required_argument, 0, O_FILE},
+                                       {"group", required_argument, 0, O_GROUP},
+                                       {"follow", no_argument, 0, O_FOLLOW},
                                        {"output", required_argument, 0, O_OUTPUT},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
-  const char *set = NULL, *source = NULL, *table = NULL;
-  int ttl = 0, retries = 20, output = CLI_OUT_TABLE, c;
+  const char *set = NULL, *source = NULL, *table = NULL, *group = NULL;
+  int ttl = 0, retries = -1, output = CLI_OUT_TABLE, follow = 0, c;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     switch (c) {
     case O_SET:
@@ -521,6 +614,12 @@ static int cmd_stream(cli *ctx, int argc, char **argv) {
     case O_FILE:
       retries = atoi(optarg);
       break;
+    case O_GROUP:
+      group = optarg;
+      break;
+    case O_FOLLOW:
+      follow = 1;
+      break;
     case O_OUTPUT:
       if ((output = cli_output_parse(optarg)) < 0)
         return cli_usage_error("unknown --output '%s'", optarg);
@@ -533,19 +632,33 @@ static int cmd_stream(cli *ctx, int argc, char **argv) {
       return CLI_EXIT_USAGE;
     }
   }
-  if (!source) return cli_usage_error("--source FILE is required");
-  if (!strncmp(source, "kafka://", 8))
-    return cli_usage_error("kafka:// sources are not available in this build yet; use a file");
+  if (optind < argc) return cli_usage_error("unexpected argument '%s'", argv[optind]);
+  if (!source) return cli_usage_error("--source FILE|kafka://BROKERS/TOPIC is required");
+  int kafka = !strncmp(source, "kafka://", 8);
+  if (!kafka && (group || follow))
+    return cli_usage_error("--group and --follow apply to kafka:// sources only");
+  /* A service (--follow) outlasts a store outage: it retries until the
+   * store is back or a signal stops it. */
+  if (retries < 0) retries = follow ? INT_MAX : 20;
   tt_feature_set *fs = NULL;
   tt_fengine *eng = NULL;
   tt_online *on = NULL;
+  tt_schema *schema = NULL;
   tt_feature_source src = {0};
   int rc = load_set(ctx, set, &fs);
   if (rc) return rc;
   if ((rc = open_online(ctx, fs, &eng, &on, ttl))) goto out;
   tt_error err;
   tt_error_clear(&err);
-  if (tt_feature_source_file(fs, source, table, &src, &err) != TT_OK) {
+  if (kafka) {
+    struct sigaction sa = {.sa_handler = on_stream_signal};
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    if (open_kafka_source(ctx, fs, source, table, group, follow, &schema, &src, &err) != TT_OK) {
+      rc = cli_fail(&err);
+      goto out;
+    }
+  } else if (tt_feature_source_file(fs, source, table, &src, &err) != TT_OK) {
     rc = cli_fail(&err);
     goto out;
   }
@@ -563,11 +676,19 @@ static int cmd_stream(cli *ctx, int argc, char **argv) {
   }
   if (output == CLI_OUT_JSON)
     printf(
-        "{\"events\":%llu,\"batches\":%llu,\"retries\":%llu,\"resumed_at\":%llu,\"seconds\":%.3f,"
-        "\"events_per_second\":%.0f,\"vehicles\":%llu,\"bytes\":%llu}\n",
+        "{\"events\":%llu,\"batches\":%llu,\"retries\":%llu,\"resumed_at\":%llu,\"invalid\":%llu,"
+        "\"skipped\":%llu,\"seconds\":%.3f,\"events_per_second\":%.0f,\"vehicles\":%llu,"
+        "\"bytes\":%llu}\n",
         (unsigned long long)st.events, (unsigned long long)st.batches,
-        (unsigned long long)st.retries, (unsigned long long)st.resumed_at, secs,
+        (unsigned long long)st.retries, (unsigned long long)st.resumed_at,
+        (unsigned long long)st.invalid, (unsigned long long)st.skipped, secs,
         secs > 0 ? st.events / secs : 0.0, (unsigned long long)nv, (unsigned long long)bytes);
+  else if (kafka)
+    printf("%llu events in %llu batches (%llu invalid, %llu redelivered skipped, %llu retries) "
+           "in %.2fs; %llu vehicles, %llu bytes\n",
+           (unsigned long long)st.events, (unsigned long long)st.batches,
+           (unsigned long long)st.invalid, (unsigned long long)st.skipped,
+           (unsigned long long)st.retries, secs, (unsigned long long)nv, (unsigned long long)bytes);
   else
     printf("%llu events in %llu batches (resumed at %llu, %llu retries) in %.2fs; %llu vehicles, "
            "%llu bytes\n",
@@ -576,6 +697,7 @@ static int cmd_stream(cli *ctx, int argc, char **argv) {
            (unsigned long long)nv, (unsigned long long)bytes);
 out:
   if (src.close) src.close(src.ctx);
+  tt_schema_destroy(schema);
   tt_online_close(on);
   tt_fengine_destroy(eng);
   tt_feature_set_destroy(fs);

@@ -29,10 +29,14 @@ TT_TEST(defs_example_parses) {
   char buf[1200];
   CHECK_MSG(fs, "%s", tt_error_format(&e, buf, sizeof buf));
   CHECK_EQ_STR(tt_feature_set_name(fs), "vehicle_health");
-  CHECK(tt_feature_set_count(fs) >= 30);
+  CHECK_EQ_INT(tt_feature_set_count(fs), 32 + 5); /* 32 aggregations, 5 vehicle attributes */
   CHECK_EQ_INT(tt_feature_set_tile(fs), H);
   CHECK_EQ_INT(tt_feature_set_max_window(fs), 30 * 24 * H);
-  CHECK_EQ_INT(tt_feature_set_table_count(fs), 2);
+  CHECK_EQ_INT(tt_feature_set_table_count(fs), 3); /* telemetry, dtc, vehicles */
+  CHECK(tt_feature_set_at(fs, (size_t)tt_feature_set_find(fs, "engine_type"))->attribute ==
+        TT_ATTR_CATEGORY);
+  CHECK(tt_feature_set_at(fs, (size_t)tt_feature_set_find(fs, "age_years"))->attribute ==
+        TT_ATTR_AGE);
   CHECK_EQ_STR(tt_feature_set_filter(fs)->text, "engine_running = true");
   CHECK_EQ_INT(strlen(tt_feature_set_version(fs)), 64);
   int i = tt_feature_set_find(fs, "dtc_p0562_count_30d");
@@ -461,4 +465,231 @@ TT_TEST(engine_state_load_rejects_garbage) {
   tt_fstate_destroy(st);
   tt_fengine_destroy(eng);
   tt_feature_set_destroy(fs);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Attributes from entity tables                                          */
+
+#define D (24 * H)
+static const char *ATTR_SET =
+    "name: s\nsource: tel\ntile: 1h\nfeatures:\n"
+    "  - {name: v_mean, column: v, agg: mean, window: 1d}\n"
+    "attributes:\n"
+    "  - {name: model, table: veh, column: model, encode: category}\n"
+    "  - {name: year, table: veh, column: build_year}\n"
+    "  - {name: age_years, table: veh, column: build_year, encode: age}\n";
+
+TT_TEST(attr_parse_json_and_errors) {
+  tt_error e;
+  tt_feature_set *fs = parse(ATTR_SET, &e);
+  char buf[1200];
+  CHECK_MSG(fs, "%s", tt_error_format(&e, buf, sizeof buf));
+  CHECK_EQ_INT(tt_feature_set_count(fs), 4);
+  CHECK_EQ_INT(tt_feature_set_table_count(fs), 2);
+  const tt_feature_def *m = tt_feature_set_at(fs, (size_t)tt_feature_set_find(fs, "model"));
+  CHECK(m->attribute == TT_ATTR_CATEGORY);
+  CHECK_EQ_STR(m->time_column, "valid_from");
+  CHECK_EQ_INT(m->line, 7);
+  CHECK_STR_CONTAINS(tt_feature_set_json(fs),
+                     ",\"attributes\":[{\"name\":\"model\",\"table\":\"veh\",\"column\":\"model\","
+                     "\"time\":\"valid_from\",\"encode\":\"category\",\"description\":\"\"}");
+  /* A set without attributes has no "attributes" key: its version is unchanged. */
+  tt_feature_set *plain = parse("name: s\nsource: tel\ntile: 1h\nfeatures:\n  - {name: v_mean, "
+                                "column: v, agg: mean, window: 1d}\n",
+                                &e);
+  CHECK(plain && !strstr(tt_feature_set_json(plain), "attributes"));
+  CHECK(strcmp(tt_feature_set_version(plain), tt_feature_set_version(fs)) != 0);
+  tt_feature_set_destroy(plain);
+  tt_feature_set_destroy(fs);
+  const char *head = "name: s\nsource: tel\ntile: 1h\nfeatures:\n"
+                     "  - {name: f, column: v, agg: mean, window: 1h}\nattributes:\n";
+  char y[1024];
+  snprintf(y, sizeof y, "%s  - {name: m, table: veh, column: model, encode: onehot}\n", head);
+  expect_error(y, 7, "encode", "unknown encode 'onehot'");
+  snprintf(y, sizeof y, "%s  - {name: m, table: veh, column: model, window: 1d}\n", head);
+  expect_error(y, 7, "window", "unknown key 'window'");
+  snprintf(y, sizeof y, "%s  - {name: m, column: model}\n", head);
+  expect_error(y, 7, "m.table", "has no table");
+  snprintf(y, sizeof y, "%s  - {name: m, table: veh}\n", head);
+  expect_error(y, 7, "m.column", "has no column");
+  snprintf(y, sizeof y, "%s  - {name: m, table: tel, column: model}\n", head);
+  expect_error(y, 7, "m.table", "read by feature 'f'");
+  snprintf(y, sizeof y, "%s  - {name: f, table: veh, column: model}\n", head);
+  expect_error(y, 7, "name", "duplicate feature name 'f'");
+  snprintf(y, sizeof y,
+           "%s  - {name: a, table: veh, column: x}\n  - {name: b, table: veh, "
+           "column: y, time: since}\n",
+           head);
+  expect_error(y, 8, "b.table", "disagree on its time column");
+  snprintf(y, sizeof y, "%s  {name: m}\n", head);
+  expect_error(y, 7, "attributes", "must be a list");
+  expect_error("name: s\nsource: tel\naxis: counter\ntile: 10\nfeatures:\n  - {name: f, column: v, "
+               "agg: mean, window: 10}\nattributes:\n  - {name: a, table: veh, column: y, encode: "
+               "age}\n",
+               8, "a.encode", "needs a timestamp time axis");
+}
+
+TT_TEST(attr_checked_against_schema) {
+  tt_schema *schema = NULL;
+  tt_error e;
+  const char *sy = tt_project_example_schema();
+  CHECK_OK(tt_schema_parse_string(sy, strlen(sy), "fleet.yaml", &schema, &e));
+  const char *head = "name: s\nsource: telemetry\ntile: 1h\nfeatures:\n"
+                     "  - {name: f, column: speed_kmh, agg: mean, window: 1h}\nattributes:\n";
+  struct {
+    const char *attr, *field, *msg;
+  } bad[] = {
+      {"{name: m, table: vehicles, column: colour, encode: category}", "m.table",
+       "unknown column 'colour' in table 'vehicles'"},
+      {"{name: m, table: vehicles, column: build_year, encode: category}", "m.column",
+       "needs a string column"},
+      {"{name: m, table: vehicles, column: model}", "m.table", "is string, not numeric"},
+      {"{name: m, table: vehicles, column: model, encode: category, time: ts}", "m.time",
+       "has time column 'valid_from'"},
+      {"{name: m, table: garage, column: model, encode: category}", "table", "unknown table"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    char y[1024];
+    snprintf(y, sizeof y, "%s  - %s\n", head, bad[i].attr);
+    tt_feature_set *fs = NULL;
+    CHECK_MSG(tt_feature_set_parse_string(y, strlen(y), "fs.yaml", schema, &fs, &e) != TT_OK,
+              "accepted %s", bad[i].attr);
+    CHECK_EQ_INT(e.line, 7);
+    CHECK_EQ_STR(e.field, bad[i].field);
+    CHECK_STR_CONTAINS(e.msg, bad[i].msg);
+  }
+  tt_schema_destroy(schema);
+}
+
+TT_TEST(attr_category_code_is_stable) {
+  /* Pinned literally: these codes are part of every trained model. */
+  CHECK(tt_features_category_code("", 0) == 12454995.0);
+  CHECK(tt_features_category_code("A", 1) == 16695561.0);
+  CHECK(tt_features_category_code("van-l2", 6) == 5988010.0);
+  CHECK(tt_features_category_code("diesel", 6) == 14585002.0);
+  for (int i = 0; i < 1000; i++) {
+    char s[16];
+    int n = snprintf(s, sizeof s, "v%d", i);
+    double c = tt_features_category_code(s, (size_t)n);
+    CHECK(c >= 0 && c < 16777216.0 && c == (double)(float)c);
+  }
+}
+
+static const char *veh_names[] = {"vehicle_id", "valid_from", "model", "build_year"};
+static const tt_type veh_types[] = {TT_TYPE_STRING, TT_TYPE_TIMESTAMP, TT_TYPE_STRING,
+                                    TT_TYPE_INT64};
+typedef struct vrow {
+  int64_t t;
+  const char *model; /* NULL = null */
+  int64_t year;
+} vrow;
+
+static void fold_veh(const tt_fengine *eng, tt_fstate *st, const vrow *rows, size_t n) {
+  tt_batch *b = tt_batch_new(4, veh_names, veh_types, 16);
+  CHECK(b);
+  for (size_t i = 0; i < n; i++) {
+    size_t r = tt_batch_add_row(b);
+    CHECK_OK(tt_batch_set_string(b, 0, r, "veh", 3));
+    tt_batch_set_int64(b, 1, r, rows[i].t);
+    if (rows[i].model) CHECK_OK(tt_batch_set_string(b, 2, r, rows[i].model, strlen(rows[i].model)));
+    tt_batch_set_int64(b, 3, r, rows[i].year);
+  }
+  tt_error err;
+  CHECK_OK(tt_fengine_fold(eng, st, "veh", b, 0, b->nrows, &err));
+  tt_batch_destroy(b);
+}
+
+/* As of t: the row with the greatest valid_from <= t; none -> missing;
+ * any arrival order gives the same bits; a saved state resumes exactly. */
+TT_TEST(attr_as_of_point_in_time) {
+  tt_error e;
+  tt_feature_set *fs = parse(ATTR_SET, &e);
+  CHECK(fs);
+  tt_fengine *eng;
+  CHECK_OK(tt_fengine_new(fs, &eng, &e));
+  size_t nf = tt_fengine_feature_count(eng);
+  int im = tt_feature_set_find(fs, "model"), iy = tt_feature_set_find(fs, "year"),
+      ia = tt_feature_set_find(fs, "age_years");
+  double v[8];
+  /* 2024-01-01 = 19723 days after 1970-01-01. */
+  int64_t y2024 = 19723 * D;
+  vrow rows[3] = {
+      {y2024 + 10 * D, "A", 2019}, {y2024 + 40 * D, "B", 2020}, {y2024 + 70 * D, NULL, 2021}};
+  const double cA = tt_features_category_code("A", 1), cB = tt_features_category_code("B", 1);
+  int64_t times[] = {y2024,          y2024 + 10 * D - 1, y2024 + 10 * D, y2024 + 39 * D,
+                     y2024 + 40 * D, y2024 + 69 * D,     y2024 + 70 * D, y2024 + 400 * D};
+  double want_m[] = {NAN, NAN, cA, cA, cB, cB, NAN, NAN};
+  double want_y[] = {NAN, NAN, 2019, 2019, 2020, 2020, 2021, 2021};
+  for (int order = 0; order < 2; order++) {
+    tt_fstate *st = tt_fstate_new(eng);
+    for (size_t k = 0; k < sizeof times / sizeof *times; k++) {
+      /* Fold the rows valid by then (in order, or all in reverse at once). */
+      if (order == 0) {
+        tt_fstate_reset(st);
+        size_t n = 0;
+        while (n < 3 && rows[n].t <= times[k])
+          n++;
+        fold_veh(eng, st, rows, n);
+      } else {
+        tt_fstate_reset(st);
+        for (size_t r = 3; r-- > 0;)
+          if (rows[r].t <= times[k]) fold_veh(eng, st, &rows[r], 1);
+      }
+      CHECK_OK(tt_fengine_eval(eng, st, times[k], v, &e));
+      CHECK_MSG(isnan(want_m[k]) ? isnan(v[im]) : v[im] == want_m[k], "k %zu model %g", k, v[im]);
+      CHECK_MSG(isnan(want_y[k]) ? isnan(v[iy]) : v[iy] == want_y[k], "k %zu year %g", k, v[iy]);
+      CHECK(isnan(want_y[k]) ? isnan(v[ia]) : v[ia] > 0);
+    }
+    tt_fstate_destroy(st);
+  }
+  /* Age: build year 2019, as of 2024-01-01 + 40 days (2019-01-01 is 1826
+   * days earlier: 5 years with one leap day). */
+  tt_fstate *st = tt_fstate_new(eng);
+  fold_veh(eng, st, rows, 1);
+  CHECK_OK(tt_fengine_eval(eng, st, y2024 + 40 * D, v, &e));
+  CHECK(v[ia] == (double)((1826 + 40) * D) / (365.25 * (double)D));
+  /* A later row is never used before its time: the state refuses. */
+  fold_veh(eng, st, rows + 1, 1);
+  CHECK(tt_fengine_eval(eng, st, y2024 + 39 * D, v, &e) == TT_INVALID);
+  /* Save and load: the same values. */
+  double a[8], b[8];
+  CHECK_OK(tt_fengine_eval(eng, st, y2024 + 50 * D, a, &e));
+  unsigned char *buf;
+  size_t len;
+  CHECK_OK(tt_fstate_save(eng, st, &buf, &len, &e));
+  tt_fstate *st2 = tt_fstate_new(eng);
+  CHECK_OK(tt_fstate_load(eng, st2, buf, len, &e));
+  CHECK_OK(tt_fengine_eval(eng, st2, y2024 + 50 * D, b, &e));
+  CHECK(memcmp(a, b, nf * sizeof *a) == 0);
+  CHECK(a[im] == cB);
+  free(buf);
+  tt_fstate_destroy(st2);
+  tt_fstate_destroy(st);
+  tt_fengine_destroy(eng);
+  tt_feature_set_destroy(fs);
+}
+
+TT_TEST(attr_diff_names_attribute_changes) {
+  tt_error e;
+  tt_feature_set *a = parse(ATTR_SET, &e);
+  char y[2048];
+  /* year dropped, age_years reads another column, fleet added. */
+  snprintf(y, sizeof y,
+           "name: s\nsource: tel\ntile: 1h\nfeatures:\n"
+           "  - {name: v_mean, column: v, agg: mean, window: 1d}\n"
+           "attributes:\n"
+           "  - {name: model, table: veh, column: model, encode: category}\n"
+           "  - {name: age_years, table: veh, column: built, encode: age}\n"
+           "  - {name: fleet, table: veh, column: fleet, encode: category}\n");
+  tt_feature_set *b = parse(y, &e);
+  CHECK(a && b);
+  char *rep = NULL;
+  CHECK_OK(tt_feature_set_diff(tt_feature_set_json(a), tt_feature_set_json(b), &rep, &e));
+  CHECK_STR_CONTAINS(rep, "- attribute year: number of veh.build_year as of valid_from\n");
+  CHECK_STR_CONTAINS(rep, "~ attribute age_years: column \"build_year\" -> \"built\"\n");
+  CHECK_STR_CONTAINS(rep, "+ attribute fleet: category of veh.fleet as of valid_from\n");
+  CHECK(!strstr(rep, "model"));
+  free(rep);
+  tt_feature_set_destroy(a);
+  tt_feature_set_destroy(b);
 }

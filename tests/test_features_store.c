@@ -721,3 +721,221 @@ TT_TEST(registry_apply_list_search_show_diff) {
   CHECK_EQ_INT(status, 66);
   free(out);
 }
+
+/* ---------------------------------------------------------------------- */
+/* Attributes from an entity table: offline as-of, stream, verify         */
+
+typedef struct vattr {
+  char veh[16];
+  int64_t t;
+  const char *model; /* NULL = null */
+  int64_t year;
+} vattr;
+static vattr g_va[16];
+static size_t g_nva;
+
+/* Several valid_from rows per vehicle: veh-000 has none; veh-001's only row
+ * starts a day into the data; veh-002 has a row a month before the data,
+ * one mid-range and one with a null model; the others one row before. */
+static void make_vehicles(const char *lake, int nveh) {
+  g_nva = 0;
+  vattr rows[] = {{"veh-001", T0 + D + 3 * H, "truck", 2020},
+                  {"veh-002", T0 - 30 * D, "van", 2015},
+                  {"veh-002", T0 + 2 * D + 5 * H, "bus", 2016},
+                  {"veh-002", T0 + 3 * D + 7 * H, NULL, 2017}};
+  for (size_t i = 0; i < sizeof rows / sizeof *rows; i++)
+    g_va[g_nva++] = rows[i];
+  for (int v = 3; v < nveh && g_nva < 16; v++) {
+    vattr *a = &g_va[g_nva++];
+    snprintf(a->veh, sizeof a->veh, "veh-%03d", v);
+    a->t = T0 - (int64_t)v * D;
+    a->model = v % 2 ? "van" : "truck";
+    a->year = 2010 + v;
+  }
+  duckdb_database db;
+  duckdb_connection con;
+  CHECK(duckdb_open(NULL, &db) == DuckDBSuccess);
+  CHECK(duckdb_connect(db, &con) == DuckDBSuccess);
+  sql(con, "SET TimeZone='UTC'; SET threads=1");
+  sql(con, "CREATE TABLE veh (vehicle_id VARCHAR, valid_from TIMESTAMP, model VARCHAR, build_year "
+           "BIGINT, seq BIGINT)");
+  /* Stored newest first: the arrival order must not matter. */
+  for (size_t i = g_nva; i-- > 0;) {
+    char q[512];
+    snprintf(q, sizeof q, "INSERT INTO veh VALUES ('%s', make_timestamp(%lld), %s%s%s, %lld, %zu)",
+             g_va[i].veh, (long long)g_va[i].t, g_va[i].model ? "'" : "",
+             g_va[i].model ? g_va[i].model : "NULL", g_va[i].model ? "'" : "",
+             (long long)g_va[i].year, g_nva - i);
+    sql(con, q);
+  }
+  char q[1024];
+  snprintf(q, sizeof q,
+           "COPY (SELECT vehicle_id, valid_from, model, build_year, strftime(valid_from, "
+           "'%%Y-%%m-%%d') AS date FROM veh ORDER BY seq) TO '%s/vehicles' (FORMAT parquet, "
+           "PARTITION_BY (date), COMPRESSION zstd)",
+           lake);
+  sql(con, q);
+  duckdb_disconnect(&con);
+  duckdb_close(&db);
+}
+
+static const char *ATTRS =
+    "attributes:\n"
+    "  - {name: model, table: vehicles, column: model, encode: category}\n"
+    "  - {name: build_year, table: vehicles, column: build_year}\n"
+    "  - {name: age_years, table: vehicles, column: build_year, encode: age}\n";
+
+static tt_feature_set *load_attr_set(void) {
+  char y[4096];
+  snprintf(y, sizeof y, "%s%s", SET, ATTRS);
+  tt_test_write_file("proj/features/health.yaml", y);
+  tt_feature_set *fs = NULL;
+  tt_error e;
+  CHECK_OK(tt_feature_set_load("proj", "health", &fs, &e));
+  return fs;
+}
+
+/* The attribute row of veh as of t by hand: the greatest valid_from <= t. */
+static const vattr *attr_as_of(const char *veh, int64_t t) {
+  const vattr *best = NULL;
+  for (size_t i = 0; i < g_nva; i++)
+    if (!strcmp(g_va[i].veh, veh) && g_va[i].t <= t && (!best || g_va[i].t > best->t))
+      best = &g_va[i];
+  return best;
+}
+
+/* Check the attribute columns of a build by hand, and the aggregations
+ * against the engine; returns rows, counts rows before any attribute row. */
+static size_t check_attr_output(const tt_feature_set *fs, const char *path, size_t *missing) {
+  tt_fengine *eng;
+  tt_error e;
+  CHECK_OK(tt_fengine_new(fs, &eng, &e));
+  size_t nf = tt_feature_set_count(fs);
+  int im = tt_feature_set_find(fs, "model"), iy = tt_feature_set_find(fs, "build_year"),
+      ia = tt_feature_set_find(fs, "age_years");
+  duckdb_database db;
+  duckdb_connection con;
+  CHECK(duckdb_open(NULL, &db) == DuckDBSuccess);
+  CHECK(duckdb_connect(db, &con) == DuckDBSuccess);
+  char q[1024];
+  snprintf(q, sizeof q,
+           "SELECT * REPLACE (epoch_us(ts) AS ts) FROM read_parquet('%s', hive_partitioning=false) "
+           "ORDER BY 1, 2",
+           path);
+  duckdb_result r;
+  CHECK_MSG(duckdb_query(con, q, &r) == DuckDBSuccess, "%s", duckdb_result_error(&r));
+  CHECK_EQ_INT(duckdb_column_count(&r), nf + 2);
+  size_t rows = duckdb_row_count(&r);
+  double *want = malloc(nf * sizeof *want);
+  *missing = 0;
+  for (size_t i = 0; i < rows; i++) {
+    char *veh = duckdb_value_varchar(&r, 0, i);
+    int64_t t = duckdb_value_int64(&r, 1, i);
+    expected(eng, veh, t, want); /* aggregations (expected() folds no vehicles rows) */
+    const vattr *a = attr_as_of(veh, t);
+    if (!a) (*missing)++;
+    want[im] = a && a->model ? tt_features_category_code(a->model, strlen(a->model)) : NAN;
+    want[iy] = a ? (double)a->year : NAN;
+    for (size_t f = 0; f < nf; f++) {
+      int null = duckdb_value_is_null(&r, f + 2, i);
+      double got = duckdb_value_double(&r, f + 2, i);
+      if ((int)f == ia) {
+        CHECK_MSG(a ? !null && got > (double)(2026 - a->year) && got < (double)(2027 - a->year)
+                    : null,
+                  "age %s@%lld: %g", veh, (long long)t, got);
+        continue;
+      }
+      if (isnan(want[f]))
+        CHECK_MSG(null, "%s %s@%lld: want null, got %.17g", tt_feature_set_at(fs, f)->name, veh,
+                  (long long)t, got);
+      else
+        CHECK_MSG(!null && memcmp(&got, &want[f], sizeof got) == 0,
+                  "%s %s@%lld: want %.17g, got %.17g%s", tt_feature_set_at(fs, f)->name, veh,
+                  (long long)t, want[f], got, null ? " (null)" : "");
+    }
+    duckdb_free(veh);
+  }
+  free(want);
+  duckdb_destroy_result(&r);
+  duckdb_disconnect(&con);
+  duckdb_close(&db);
+  tt_fengine_destroy(eng);
+  return rows;
+}
+
+TT_TEST_TIMEOUT(attributes_offline_as_of_stream_and_verify, 300) {
+  make_lake("lake", 8, 5);
+  make_vehicles("lake", 8);
+  tt_feature_set *fs = load_attr_set();
+  tt_error e;
+  char buf[1400];
+  tt_features_build_opts o = {
+      .lake = "lake", .every = 6 * H, .from = INT64_MIN, .to = INT64_MAX, .threads = 2};
+  tt_features_build_stats st;
+  CHECK_MSG(tt_features_build(fs, &o, &st, &e) == TT_OK, "%s",
+            tt_error_format(&e, buf, sizeof buf));
+  CHECK_EQ_INT(st.vehicles, 8); /* vehicles with events, not with attributes only */
+  size_t missing;
+  size_t rows = check_attr_output(fs, st.out_path, &missing);
+  CHECK(rows >= 8 * 19);
+  /* veh-000 always, veh-001 for its first day: missing, never a later row. */
+  CHECK(missing > rows / 8 && missing < rows / 4);
+  /* A narrow range still sees rows valid from long before it. */
+  o.from = T0 + 4 * D;
+  o.to = T0 + 4 * D + 12 * H;
+  o.out_path = "narrow.parquet";
+  CHECK_MSG(tt_features_build(fs, &o, &st, &e) == TT_OK, "%s",
+            tt_error_format(&e, buf, sizeof buf));
+  CHECK_EQ_INT(check_attr_output(fs, "narrow.parquet", &missing), 8 * 3);
+  CHECK_EQ_INT(missing, 3); /* veh-000 only */
+  char *man = tt_test_sh_out(NULL, "cat '%s'", st.manifest_path);
+  CHECK_STR_CONTAINS(man, "lake/vehicles/date=2026-10-25/");
+  free(man);
+
+  /* Streaming a vehicles CSV into the online store. */
+  tt_fengine *eng;
+  tt_online *on = open_store("memory:", fs, &eng);
+  FILE *f = fopen("vehicles.csv", "w");
+  CHECK(f);
+  fputs("vehicle_id,valid_from,model,build_year\n", f);
+  for (size_t i = 0; i < g_nva; i++) {
+    char tb[40];
+    tt_time_format(g_va[i].t, tb, sizeof tb);
+    fprintf(f, "%s,%s,%s,%lld\n", g_va[i].veh, tb, g_va[i].model ? g_va[i].model : "",
+            (long long)g_va[i].year);
+  }
+  fclose(f);
+  tt_feature_source src;
+  CHECK_MSG(tt_feature_source_file(fs, "vehicles.csv", "vehicles", &src, &e) == TT_OK, "%s",
+            tt_error_format(&e, buf, sizeof buf));
+  tt_features_stream_stats sst;
+  CHECK_MSG(tt_features_stream(on, &src, 3, &sst, &e) == TT_OK, "%s",
+            tt_error_format(&e, buf, sizeof buf));
+  src.close(src.ctx);
+  CHECK_EQ_INT(sst.events, g_nva);
+  double *v = malloc(tt_feature_set_count(fs) * sizeof *v);
+  tt_time as_of;
+  CHECK_OK(tt_online_get(on, "veh-002", v, &as_of, &e));
+  CHECK_EQ_INT(as_of, T0 + 3 * D + 7 * H);
+  CHECK(isnan(v[tt_feature_set_find(fs, "model")])); /* the latest row's model is null */
+  CHECK(v[tt_feature_set_find(fs, "build_year")] == 2017);
+  CHECK_OK(tt_online_get(on, "veh-003", v, &as_of, &e));
+  CHECK(v[tt_feature_set_find(fs, "model")] == tt_features_category_code("van", 3));
+  free(v);
+  tt_online_close(on);
+  tt_fengine_destroy(eng);
+
+  /* Online == offline, bit for bit, with the vehicles rows in the replay. */
+  tt_features_verify_report rep;
+  CHECK_MSG(tt_features_verify(fs, "lake", "memory:", INT64_MIN, INT64_MAX, &rep, &e) == TT_OK,
+            "%s", tt_error_format(&e, buf, sizeof buf));
+  CHECK_EQ_INT(rep.events, g_ntel + g_ndtc + g_nva);
+  CHECK(rep.checkpoints > 8 * 4);
+  CHECK_EQ_INT(rep.mismatches, 0);
+  tt_features_verify_report_free(&rep);
+  CHECK_OK(tt_features_verify(fs, "lake", "memory:", T0 + 3 * D, T0 + 4 * D, &rep, &e));
+  CHECK(rep.checkpoints > 0);
+  CHECK_EQ_INT(rep.mismatches, 0);
+  tt_features_verify_report_free(&rep);
+  tt_feature_set_destroy(fs);
+}

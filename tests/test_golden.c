@@ -103,7 +103,7 @@ static void run_golden(const char *path) {
   fclose(f);
 }
 
-static char g_files[64][512];
+static char g_files[64][4200];
 static int g_nfiles;
 static int g_index;
 

@@ -21,7 +21,7 @@ TT_TEST_TIMEOUT(train_predict_evaluate_cli, 600) {
   CHECK_EQ_INT(tt_test_sh("cd p && %s simulate --vehicles 80 --days 60 --seed 7 --interval 1800s --threads 1 "
                           "--out sim >/dev/null 2>&1", tt), 0);
   CHECK_EQ_INT(tt_test_sh("cd p && %s --log-level error ingest --no-progress --threads 1 --schema schemas/fleet.yaml "
-                          "sim/telemetry sim/dtc.csv sim/maintenance.csv sim/failures.csv >/dev/null", tt), 0);
+                          "sim/telemetry sim/dtc.csv sim/maintenance.csv sim/failures.csv sim/vehicles.csv >/dev/null", tt), 0);
   /* 60 days: validation from day 25, test from day 42. */
   CHECK_EQ_INT(tt_test_sh("cd p && sed -i 's/validation_from: .*/validation_from: 2026-01-26/; "
                           "s/test_from: .*/test_from: 2026-02-12/; s/rounds: 300/rounds: 40/' models/battery_7d.yaml"), 0);

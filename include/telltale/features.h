@@ -88,7 +88,25 @@ typedef struct tt_feature_filter {
   const char *text; /* the filter as written, normalised ("engine_running = true") */
 } tt_feature_filter;
 
-/* One feature; read-only, owned by its tt_feature_set. */
+/* How an attribute feature (a column of an entity table, as of t) becomes
+ * a number. docs/features.md, "Attributes". */
+typedef enum tt_attr_encode {
+  TT_ATTR_NONE = 0, /* not an attribute: a windowed aggregation */
+  TT_ATTR_NUMBER,   /* a numeric column, as it is */
+  TT_ATTR_CATEGORY, /* a string column: tt_features_category_code of its bytes */
+  TT_ATTR_AGE,      /* a year column (build_year): years from Jan 1 of it to t */
+} tt_attr_encode;
+
+/* The stable code of a categorical value: h = FNV-1a 64 of its bytes,
+ * xor-folded to 24 bits, code = (h ^ h >> 24 ^ h >> 48) & 0xffffff, so every
+ * code is an integer in [0, 2^24) that float32 (XGBoost) and double hold
+ * exactly ("A" -> 16695561). The same string gives the same code in every build and path,
+ * without a dictionary. */
+double tt_features_category_code(const char *s, size_t len);
+
+/* One feature; read-only, owned by its tt_feature_set. Attributes (entries
+ * of `attributes:` in the file) follow the aggregations, with attribute !=
+ * TT_ATTR_NONE, window/per 0 and agg TT_AGG_LAST. */
 typedef struct tt_feature_def {
   const char *name;
   const char *table;  /* source table of this feature */
@@ -96,10 +114,12 @@ typedef struct tt_feature_def {
   const char *code;   /* "" or: only rows whose code column equals this */
   const char *description;
   tt_agg agg;
-  int64_t window; /* axis units: microseconds for timestamp axes */
-  int64_t per;    /* unit of slope, rate and time_since, in axis units */
-  long line;      /* line in the definition file */
-  int64_t tile;   /* this feature's tile size: the set's, or a multiple of it */
+  int64_t window;           /* axis units: microseconds for timestamp axes */
+  int64_t per;              /* unit of slope, rate and time_since, in axis units */
+  long line;                /* line in the definition file */
+  int64_t tile;             /* this feature's tile size: the set's, or a multiple of it */
+  tt_attr_encode attribute; /* TT_ATTR_NONE for aggregations */
+  const char *time_column;  /* attributes: the entity table's validity column (valid_from) */
 } tt_feature_def;
 
 typedef struct tt_feature_set tt_feature_set;
@@ -300,7 +320,18 @@ tt_err tt_online_stats(tt_online *on, uint64_t *vehicles, uint64_t *bytes,
 
 /* A source yields batches of one table's rows in arrival order, each with
  * the position after it, and can restart at a position. Files (CSV,
- * Parquet) are built in; the Kafka engineer's consumer plugs in here. */
+ * Parquet) are built in; Kafka is tt_kafka_feature_source (kafka.h).
+ *
+ * A call of next() also tells the source that the batch it returned before
+ * is durably applied to the online store (with its position): a Kafka
+ * source commits that batch's offsets then, never earlier.
+ *
+ * Sources with one position (files) set id and seek. Sources with several
+ * positions (Kafka: one per partition) set attach and batch_key instead:
+ * tt_features_stream calls attach(ctx, store) once, and the source reads
+ * the stored position of each key itself (tt_online_offset) when it starts
+ * a key, e.g. on a partition assignment; each batch is stored under
+ * batch_key(ctx), the key of the batch next() returned last. */
 typedef struct tt_feature_source {
   void *ctx;
   const char *id; /* stable name, the key of its stored offset */
@@ -310,6 +341,17 @@ typedef struct tt_feature_source {
               tt_error *err);
   tt_err (*seek)(void *ctx, uint64_t offset, tt_error *err);
   void (*close)(void *ctx);
+  /* Optional (NULL for single-position sources), see above. max_retries:
+   * how often a failed store read is retried, with backoff. */
+  tt_err (*attach)(void *ctx, tt_online *on, int max_retries, tt_error *err);
+  const char *(*batch_key)(void *ctx);
+  /* Optional: messages the source rejected (invalid) and redelivered
+   * events it skipped because the store already held them. */
+  void (*counters)(void *ctx, uint64_t *invalid, uint64_t *skipped);
+  /* Optional: once *stop is non-zero (a signal), a failing store write is
+   * not retried any more: tt_features_stream returns its error and the
+   * batch stays unapplied (and, for Kafka, uncommitted). */
+  volatile int *stop;
 } tt_feature_source;
 
 /* A CSV or Parquet file of one table's rows (the columns the set reads),
@@ -319,10 +361,12 @@ tt_err tt_feature_source_file(const tt_feature_set *fs, const char *path, const 
 
 typedef struct tt_features_stream_stats {
   uint64_t events, batches, retries, resumed_at;
+  uint64_t invalid, skipped; /* from src->counters, when the source has them */
 } tt_features_stream_stats;
 
-/* Consume src into the online store from the offset stored for it until
- * the source ends. A store failure is retried (max_retries, with backoff)
+/* Consume src into the online store from the offset stored for it (or,
+ * for multi-position sources, for each of its keys) until the source ends.
+ * A store failure is retried (max_retries, with backoff)
  * from the last applied batch, so no event is lost or folded twice. */
 tt_err tt_features_stream(tt_online *on, tt_feature_source *src, int max_retries,
                           tt_features_stream_stats *stats, tt_error *err) TT_WARN_UNUSED;

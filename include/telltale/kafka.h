@@ -20,6 +20,7 @@
 
 #include "telltale/config.h"
 #include "telltale/error.h"
+#include "telltale/features.h"
 #include "telltale/schema.h"
 
 #ifdef __cplusplus
@@ -156,6 +157,32 @@ void tt_kafka_ingest_opts_release(tt_kafka_ingest_opts *opts);
  * NULL. */
 tt_err tt_kafka_ingest(const tt_kafka_ingest_opts *opts, tt_kafka_metrics *metrics,
                        tt_error *err) TT_WARN_UNUSED;
+
+/* ---- Streaming features: Kafka -> online store ----------------------------- */
+
+typedef struct tt_kafka_feature_source_opts {
+  const char *brokers, *topic, *group; /* copied */
+  const tt_table_def *table;           /* the messages' table (borrowed, must outlive the source) */
+  int follow;                /* run until *stop; else end when the partitions are drained */
+  int session_timeout_ms;    /* 0: 10 s */
+  int64_t max_message_bytes; /* longer messages are invalid; 0: 1 MiB */
+  size_t batch_rows;         /* rows per batch handed to the store; 0: 2048 */
+  volatile int *stop;        /* set non-zero (from a signal handler) to stop */
+} tt_kafka_feature_source_opts;
+
+/* A tt_feature_source over a topic of JSON records (one per message, as
+ * `telltale replay` publishes them), as a member of consumer group
+ * o->group with manual commits. Each record is validated by the ingest
+ * module's parser against o->table; invalid messages (and records without
+ * entity or time) are counted and logged, never folded. Batches hold one
+ * partition's messages; each is stored with position key
+ * "kafka:TOPIC/PARTITION" (next offset) and committed to the group only
+ * once the store holds it; on assignment the stored position (none: the
+ * beginning) is where the partition starts and older redeliveries are skipped, so the online state
+ * sees every message exactly once across crashes and restarts. Close with
+ * out->close(out->ctx). */
+tt_err tt_kafka_feature_source(const tt_kafka_feature_source_opts *o, tt_feature_source *out,
+                               tt_error *err) TT_WARN_UNUSED;
 
 #ifdef __cplusplus
 }

@@ -226,6 +226,117 @@ static tt_err check_column(parser *p, const yaml_node_t *n, const char *field,
   return TT_OK;
 }
 
+/* One entry of `attributes:`: {name, table, column, encode, time, description}. */
+static tt_err parse_attribute(parser *p, yaml_node_t *n, const tt_schema *schema,
+                              tt_feature_def *fd) {
+  tt_feature_set *fs = p->fs;
+  if (n->type != YAML_MAPPING_NODE)
+    return fail(p, n, "attributes", TT_PARSE,
+                "each attribute must be a mapping {name, table, column, encode}");
+  fd->line = node_line(n);
+  fd->column = NULL;
+  fd->table = NULL;
+  fd->code = "";
+  fd->description = "";
+  fd->agg = TT_AGG_LAST;
+  fd->attribute = TT_ATTR_NUMBER;
+  fd->time_column = "valid_from";
+  fd->tile = fs->tile;
+  const yaml_node_t *col_node = NULL, *table_node = NULL, *time_node = NULL;
+  for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
+    yaml_node_t *k = yaml_document_get_node(&p->doc, pr->key);
+    yaml_node_t *v = yaml_document_get_node(&p->doc, pr->value);
+    const char *key = scalar(k), *val = scalar(v);
+    if (!key) return fail(p, k, "attributes", TT_PARSE, "attribute keys must be strings");
+    if (!val) return fail(p, v, key, TT_PARSE, "'%s' must be a single value", key);
+    const char **dst = NULL;
+    if (!strcmp(key, "name")) {
+      if (!is_ident(val))
+        return fail(p, v, "name", TT_PARSE,
+                    "attribute name '%s' is not an identifier ([A-Za-z_][A-Za-z0-9_]*)", val);
+      dst = &fd->name;
+    } else if (!strcmp(key, "table")) {
+      dst = &fd->table;
+      table_node = v;
+    } else if (!strcmp(key, "column")) {
+      dst = &fd->column;
+      col_node = v;
+    } else if (!strcmp(key, "time")) {
+      if (!is_ident(val))
+        return fail(p, v, "time", TT_PARSE, "time column '%s' is not an identifier", val);
+      dst = &fd->time_column;
+      time_node = v;
+    } else if (!strcmp(key, "description")) {
+      dst = &fd->description;
+    } else if (!strcmp(key, "encode")) {
+      if (!strcmp(val, "number"))
+        fd->attribute = TT_ATTR_NUMBER;
+      else if (!strcmp(val, "category"))
+        fd->attribute = TT_ATTR_CATEGORY;
+      else if (!strcmp(val, "age"))
+        fd->attribute = TT_ATTR_AGE;
+      else
+        return fail(p, v, "encode", TT_PARSE, "unknown encode '%s' (number, category, age)", val);
+    } else {
+      return fail(p, k, key, TT_PARSE,
+                  "unknown key '%s' (name, table, column, encode, time, description)", key);
+    }
+    if (dst && !(*dst = dup(p, val))) return tt_error_set(p->err, TT_NOMEM, "out of memory");
+  }
+  if (!fd->name) return fail(p, n, "name", TT_PARSE, "attribute has no name");
+  char field[160];
+  snprintf(field, sizeof field, "%s.table", fd->name);
+  if (!fd->table)
+    return fail(p, n, field, TT_PARSE, "attribute '%s' has no table (the entity table)", fd->name);
+  snprintf(field, sizeof field, "%s.column", fd->name);
+  if (!fd->column || !*fd->column)
+    return fail(p, n, field, TT_PARSE, "attribute '%s' has no column", fd->name);
+  snprintf(field, sizeof field, "%s.table", fd->name);
+  /* An entity table is read by its validity time, the feature tables by
+   * the set's time column: one table cannot be both. */
+  for (size_t i = 0; i < fs->nfeatures; i++) {
+    const tt_feature_def *o = &fs->features[i];
+    if (!o->attribute && !strcmp(o->table, fd->table))
+      return fail(p, table_node, field, TT_PARSE,
+                  "table '%s' is read by feature '%s': attributes come from entity tables only",
+                  fd->table, o->name);
+    if (o->attribute && !strcmp(o->table, fd->table) && strcmp(o->time_column, fd->time_column))
+      return fail(p, time_node ? time_node : n, field, TT_PARSE,
+                  "attributes of table '%s' disagree on its time column ('%s', '%s')", fd->table,
+                  o->time_column, fd->time_column);
+  }
+  if (!strcmp(fd->table, fs->source))
+    return fail(p, table_node, field, TT_PARSE,
+                "table '%s' is the source: attributes come from entity tables", fd->table);
+  if (fd->attribute == TT_ATTR_AGE && fs->axis != TT_AXIS_TIMESTAMP) {
+    snprintf(field, sizeof field, "%s.encode", fd->name);
+    return fail(p, n, field, TT_PARSE, "encode: age needs a timestamp time axis");
+  }
+  if (schema) {
+    tt_err rc = check_column(p, col_node, field, schema, fd->table, fd->column,
+                             fd->attribute != TT_ATTR_CATEGORY);
+    if (rc) return rc;
+    const tt_table_def *t = tt_schema_table(schema, fd->table);
+    int ci = tt_table_column_index(t, fd->column);
+    snprintf(field, sizeof field, "%s.column", fd->name);
+    if (fd->attribute == TT_ATTR_CATEGORY && t->columns[ci].type != TT_TYPE_STRING)
+      return fail(p, col_node, field, TT_SCHEMA,
+                  "column '%s' of table '%s' is %s: encode: category needs a string column",
+                  fd->column, fd->table, tt_type_name(t->columns[ci].type));
+    if (fd->attribute == TT_ATTR_AGE && t->columns[ci].type == TT_TYPE_BOOL)
+      return fail(p, col_node, field, TT_SCHEMA,
+                  "column '%s' of table '%s' is bool: encode: age needs a year", fd->column,
+                  fd->table);
+    if (strcmp(t->time_column, fd->time_column)) {
+      snprintf(field, sizeof field, "%s.time", fd->name);
+      return fail(p, time_node ? time_node : n, field, TT_SCHEMA,
+                  "table '%s' has time column '%s', not '%s' (set time: %s)", fd->table,
+                  t->time_column, fd->time_column, t->time_column);
+    }
+  }
+  return add_table(p, fd->table);
+}
+
 static tt_err parse_feature(parser *p, yaml_node_t *n, const tt_schema *schema,
                             tt_feature_def *fd) {
   tt_feature_set *fs = p->fs;
@@ -234,6 +345,7 @@ static tt_err parse_feature(parser *p, yaml_node_t *n, const tt_schema *schema,
                 "each feature must be a mapping {name, column, agg, window}");
   fd->line = node_line(n);
   fd->table = fs->source;
+  fd->time_column = fs->time_column;
   fd->column = "";
   fd->code = "";
   fd->description = "";
@@ -280,9 +392,9 @@ static tt_err parse_feature(parser *p, yaml_node_t *n, const tt_schema *schema,
     } else if (!strcmp(key, "description")) {
       fd->description = dup(p, val);
     } else {
-      return fail(p, k, key, TT_PARSE,
-                  "unknown key '%s' (name, table, column, code, agg, window, per, tile, description)",
-                  key);
+      return fail(
+          p, k, key, TT_PARSE,
+          "unknown key '%s' (name, table, column, code, agg, window, per, tile, description)", key);
     }
     if (!fd->table || !fd->column || !fd->code || !fd->description ||
         (!strcmp(key, "name") && !fd->name))
@@ -373,7 +485,8 @@ static tt_err parse_root(parser *p, const tt_schema *schema) {
   if (root->type != YAML_MAPPING_NODE)
     return fail(p, root, NULL, TT_PARSE,
                 "a feature set must be a mapping (name, source, tile, features …)");
-  yaml_node_t *features = NULL, *filter = NULL, *tile = NULL, *axis = NULL, *tags = NULL;
+  yaml_node_t *features = NULL, *filter = NULL, *tile = NULL, *axis = NULL, *tags = NULL,
+              *attrs = NULL;
   fs->entity = "vehicle_id";
   fs->time_column = "ts";
   fs->code_column = "code";
@@ -391,6 +504,10 @@ static tt_err parse_root(parser *p, const tt_schema *schema) {
     }
     if (!strcmp(key, "tags")) {
       tags = v;
+      continue;
+    }
+    if (!strcmp(key, "attributes")) {
+      attrs = v;
       continue;
     }
     const char *val = scalar(v);
@@ -418,7 +535,7 @@ static tt_err parse_root(parser *p, const tt_schema *schema) {
     else
       return fail(p, k, key, TT_PARSE,
                   "unknown key '%s' (name, description, tags, entity, time, source, axis, filter, "
-                  "tile, code_column, features)",
+                  "tile, code_column, features, attributes)",
                   key);
   }
   if (!fs->name) return fail(p, root, "name", TT_PARSE, "feature set has no name");
@@ -475,9 +592,16 @@ static tt_err parse_root(parser *p, const tt_schema *schema) {
     return fail(p, features ? features : root, "features", TT_PARSE,
                 "feature set needs a non-empty list of features");
   size_t n = (size_t)(features->data.sequence.items.top - features->data.sequence.items.start);
-  if (n > TT_FEATURES_MAX)
+  size_t na = 0;
+  if (attrs) {
+    if (attrs->type != YAML_SEQUENCE_NODE)
+      return fail(p, attrs, "attributes", TT_PARSE,
+                  "attributes must be a list of {name, table, column, encode}");
+    na = (size_t)(attrs->data.sequence.items.top - attrs->data.sequence.items.start);
+  }
+  if (n + na > TT_FEATURES_MAX)
     return fail(p, features, "features", TT_LIMIT, "more than %d features", TT_FEATURES_MAX);
-  fs->features = calloc(n, sizeof *fs->features);
+  fs->features = calloc(n + na, sizeof *fs->features);
   if (!fs->features) return tt_error_set(p->err, TT_NOMEM, "out of memory");
   for (size_t i = 0; i < n; i++) {
     yaml_node_t *f = yaml_document_get_node(&p->doc, features->data.sequence.items.start[i]);
@@ -493,6 +617,22 @@ static tt_err parse_root(parser *p, const tt_schema *schema) {
         return fail(p, f, "name", TT_PARSE, "duplicate feature name '%s' (first on line %ld)", nm,
                     fs->features[j].line);
     if (fs->features[i].window > fs->max_window) fs->max_window = fs->features[i].window;
+  }
+  fs->nagg = fs->nfeatures;
+  for (size_t i = 0; i < na; i++) {
+    yaml_node_t *f = yaml_document_get_node(&p->doc, attrs->data.sequence.items.start[i]);
+    tt_feature_def *fd = &fs->features[fs->nfeatures];
+    tt_err rc = parse_attribute(p, f, schema, fd);
+    if (rc) return rc;
+    fs->nfeatures++;
+    const char *nm = fd->name;
+    if (!strcmp(nm, fs->entity) || !strcmp(nm, fs->time_column))
+      return fail(p, f, "name", TT_PARSE, "attribute name '%s' clashes with the entity/time column",
+                  nm);
+    for (size_t j = 0; j + 1 < fs->nfeatures; j++)
+      if (!strcmp(fs->features[j].name, nm))
+        return fail(p, f, "name", TT_PARSE, "duplicate feature name '%s' (first on line %ld)", nm,
+                    fs->features[j].line);
   }
   /* Every table the set reads must share the source's time axis. */
   if (schema)
@@ -663,7 +803,7 @@ static tt_err build_json(tt_feature_set *fs, tt_error *err) {
     sb_str(&b, ",\"filter\":null");
   sb_ki(&b, "tile", fs->tile);
   sb_str(&b, ",\"features\":[");
-  for (size_t i = 0; i < fs->nfeatures; i++) {
+  for (size_t i = 0; i < fs->nagg; i++) {
     const tt_feature_def *f = &fs->features[i];
     sb_str(&b, i ? ",{" : "{");
     sb_kv(&b, "name", f->name, 0);
@@ -677,7 +817,22 @@ static tt_err build_json(tt_feature_set *fs, tt_error *err) {
     sb_kv(&b, "description", f->description, 1);
     sb_str(&b, "}");
   }
-  sb_str(&b, "]}");
+  sb_str(&b, "]");
+  /* Only sets with attributes carry the key: older versions keep their ids. */
+  for (size_t i = fs->nagg; i < fs->nfeatures; i++) {
+    static const char *const enc[] = {"", "number", "category", "age"};
+    const tt_feature_def *f = &fs->features[i];
+    sb_str(&b, i == fs->nagg ? ",\"attributes\":[{" : ",{");
+    sb_kv(&b, "name", f->name, 0);
+    sb_kv(&b, "table", f->table, 1);
+    sb_kv(&b, "column", f->column, 1);
+    sb_kv(&b, "time", f->time_column, 1);
+    sb_kv(&b, "encode", enc[f->attribute], 1);
+    sb_kv(&b, "description", f->description, 1);
+    sb_str(&b, "}");
+  }
+  if (fs->nfeatures > fs->nagg) sb_str(&b, "]");
+  sb_str(&b, "}");
   if (b.oom) {
     free(b.p);
     return tt_error_set(err, TT_NOMEM, "out of memory");
@@ -722,6 +877,23 @@ int tt_feature_set_find(const tt_feature_set *fs, const char *name) {
   return -1;
 }
 const char *tt_feature_set_json(const tt_feature_set *fs) { return fs->json; }
+
+double tt_features_category_code(const char *s, size_t len) {
+  uint64_t h = tt_hash64(s, len);
+  return (double)((h ^ h >> 24 ^ h >> 48) & UINT64_C(0xffffff));
+}
+
+const char *tt__table_time(const tt_feature_set *fs, const char *table) {
+  for (size_t i = fs->nagg; i < fs->nfeatures; i++)
+    if (!strcmp(fs->features[i].table, table)) return fs->features[i].time_column;
+  return fs->time_column;
+}
+
+int tt__table_is_entity(const tt_feature_set *fs, const char *table) {
+  for (size_t i = fs->nagg; i < fs->nfeatures; i++)
+    if (!strcmp(fs->features[i].table, table)) return 1;
+  return 0;
+}
 const char *tt_feature_set_version(const tt_feature_set *fs) { return fs->version; }
 const char *tt_feature_set_short_version(const tt_feature_set *fs) { return fs->short_version; }
 

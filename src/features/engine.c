@@ -36,10 +36,11 @@ tt_err tt_fengine_new(const tt_feature_set *fs, tt_fengine **out, tt_error *err)
   for (size_t i = 0; i < fs->nfeatures; i++) {
     const tt_feature_def *f = &fs->features[i];
     int tab = find_table(fs, f->table);
-    size_t k;
-    for (k = 0; k < e->ninputs; k++)
-      if (e->inputs[k].table == tab && !strcmp(e->inputs[k].column, f->column) &&
-          !strcmp(e->inputs[k].code, f->code) && e->inputs[k].tile == f->tile)
+    size_t k = f->attribute ? e->ninputs : 0; /* an attribute is an input of its own */
+    for (; k < e->ninputs; k++)
+      if (!e->inputs[k].attr && e->inputs[k].table == tab &&
+          !strcmp(e->inputs[k].column, f->column) && !strcmp(e->inputs[k].code, f->code) &&
+          e->inputs[k].tile == f->tile)
         break;
     tt__input *in = &e->inputs[k];
     if (k == e->ninputs) {
@@ -48,6 +49,7 @@ tt_err tt_fengine_new(const tt_feature_set *fs, tt_fengine **out, tt_error *err)
       in->column = f->column;
       in->code = f->code;
       in->tile = f->tile;
+      in->attr = f->attribute;
       in->filtered = fs->filter.op != TT_FILTER_NONE && !strcmp(f->table, fs->source);
       in->feat = calloc(fs->nfeatures, sizeof *in->feat);
       if (!in->feat) {
@@ -119,6 +121,7 @@ static void prune(const tt_fengine *e, tt_fstate *st) {
   for (size_t i = 0; i < st->ninputs; i++) {
     tt__ring *r = &st->rings[i];
     int64_t k = tt__tile_of(st->latest, e->inputs[i].tile);
+    if (e->inputs[i].attr) continue; /* one slot: the latest row */
     int64_t lo = k - e->inputs[i].max_tiles + 1;
     size_t drop = 0;
     while (drop < r->n && r->t[drop].idx < lo)
@@ -143,6 +146,20 @@ void tt__fstate_touch(const tt_fengine *e, tt_fstate *st, int64_t t) {
 tt_err tt__fstate_fold_value(const tt_fengine *e, tt_fstate *st, size_t in, int64_t t, double x,
                              int valid) {
   const tt__input *inp = &e->inputs[in];
+  if (inp->attr) {
+    /* The row valid as of any t >= latest is the one with the greatest
+     * valid_from <= t: keep the greatest (time, value), NaN (null) below
+     * every number. An order-free fold, like `last`, over all history. */
+    if (!valid) x = NAN;
+    tt__tile *tl = tt__ring_get(&st->rings[in], 0);
+    if (!tl) return TT_NOMEM;
+    if (!tl->n || t > tl->lt || (t == tl->lt && !isnan(x) && (isnan(tl->lx) || x > tl->lx))) {
+      tl->n = 1;
+      tl->lt = tl->ft = t;
+      tl->lx = tl->fx = x;
+    }
+    return TT_OK;
+  }
   int64_t idx = tt__tile_of(t, inp->tile);
   /* Too late to matter: older than every window still answerable. */
   if (st->latest != INT64_MIN && idx < tt__tile_of(st->latest, inp->tile) - inp->max_tiles + 1) {
@@ -221,12 +238,12 @@ tt__binding *tt__fengine_bind(const tt_fengine *e, const char *table, const tt_b
   bd->table = tab;
   bd->filter_col = -1;
   if (tab < 0) return bd; /* a table this set does not read: rows are ignored */
-  bd->time_col = col_of(b, fs->time_column);
+  const char *tcol = tt__table_time(fs, table);
+  bd->time_col = col_of(b, tcol);
   if (bd->time_col < 0 || (b->cols[bd->time_col].type != TT_TYPE_TIMESTAMP &&
                            b->cols[bd->time_col].type != TT_TYPE_INT64)) {
-    tt_error_set(err, TT_SCHEMA, "table '%s' has no int64/timestamp column '%s'", table,
-                 fs->time_column);
-    tt_error_at(err, NULL, 0, fs->time_column);
+    tt_error_set(err, TT_SCHEMA, "table '%s' has no int64/timestamp column '%s'", table, tcol);
+    tt_error_at(err, NULL, 0, tcol);
     goto fail;
   }
   bd->code_col = col_of(b, fs->code_column);
@@ -244,6 +261,15 @@ tt__binding *tt__fengine_bind(const tt_fengine *e, const char *table, const tt_b
     }
     if (!*in->column) continue;
     bd->vcol[k] = col_of(b, in->column);
+    if (in->attr == TT_ATTR_CATEGORY) {
+      if (bd->vcol[k] < 0 || b->cols[bd->vcol[k]].type != TT_TYPE_STRING) {
+        tt_error_set(err, TT_SCHEMA, "table '%s' has no string column '%s' (encode: category)",
+                     table, in->column);
+        tt_error_at(err, NULL, 0, in->column);
+        goto fail;
+      }
+      continue;
+    }
     if (bd->vcol[k] < 0 || b->cols[bd->vcol[k]].type == TT_TYPE_STRING) {
       tt_error_set(err, TT_SCHEMA, "table '%s' has no numeric column '%s'", table, in->column);
       tt_error_at(err, NULL, 0, in->column);
@@ -273,7 +299,7 @@ tt_err tt__fengine_fold_row(const tt_fengine *e, const tt__binding *bd, tt_fstat
   if (!tv->valid[r]) {
     tt_error_set(err, TT_INVALID, "row %zu of table '%s' has no time", r + 1,
                  fs->tables[bd->table]);
-    return tt_error_at(err, NULL, (long)r + 1, fs->time_column);
+    return tt_error_at(err, NULL, (long)r + 1, tt__table_time(fs, fs->tables[bd->table]));
   }
   int64_t t = tv->v.i64[r];
   int pass = bd->filter_col < 0 || filter_pass(&fs->filter, &b->cols[bd->filter_col], r);
@@ -289,7 +315,10 @@ tt_err tt__fengine_fold_row(const tt_fengine *e, const tt__binding *bd, tt_fstat
     if (bd->vcol[k] >= 0) {
       const tt_vector *v = &b->cols[bd->vcol[k]];
       valid = v->valid[r];
-      x = valid ? num_at(v, r) : 0;
+      if (in->attr == TT_ATTR_CATEGORY)
+        x = valid ? tt_features_category_code(v->v.str[r], strlen(v->v.str[r])) : 0;
+      else
+        x = valid ? num_at(v, r) : 0;
     }
     if (tt__fstate_fold_value(e, st, k, t, x, valid) != TT_OK)
       return tt_error_set(err, TT_NOMEM, "out of memory");
@@ -313,6 +342,26 @@ tt_err tt_fengine_fold(const tt_fengine *e, tt_fstate *st, const char *table, co
 
 /* ---------------------------------------------------------------------- */
 
+/* Microseconds from 1970-01-01 to January 1 of year y (proleptic
+ * Gregorian, UTC). */
+static double year_start_us(double y) {
+  int64_t yr = (int64_t)floor(y) - 1; /* days before Jan 1 of y, from Jan 1 of year 1 */
+  int64_t days = yr * 365 + tt__floordiv(yr, 4) - tt__floordiv(yr, 100) + tt__floordiv(yr, 400);
+  days -= 719162; /* 1970-01-01 */
+  return (double)days * (double)TT_USEC_PER_DAY;
+}
+
+/* An attribute's value as of t from its slot (the row with the greatest
+ * valid_from <= t, since the state holds no event after t). */
+static double attr_value(tt_attr_encode enc, const tt__ring *r, int64_t t) {
+  if (!r->n) return NAN; /* no row valid yet */
+  double x = r->t[0].lx;
+  if (enc != TT_ATTR_AGE || isnan(x)) return x;
+  /* Julian years of 365.25 days from January 1 of the year. */
+  if (!(fabs(x) < 1e6)) return NAN;
+  return ((double)t - year_start_us(x)) / (365.25 * (double)TT_USEC_PER_DAY);
+}
+
 tt_err tt_fengine_eval(const tt_fengine *e, const tt_fstate *st, tt_time t, double *out,
                        tt_error *err) {
   const tt_feature_set *fs = e->fs;
@@ -326,8 +375,12 @@ tt_err tt_fengine_eval(const tt_fengine *e, const tt_fstate *st, tt_time t, doub
   }
   for (size_t i = 0; i < e->ninputs; i++) {
     const tt__input *in = &e->inputs[i];
-    int64_t k = tt__tile_of(t, in->tile);
     const tt__ring *r = &st->rings[i];
+    if (in->attr) {
+      out[in->feat[0]] = attr_value(in->attr, r, t);
+      continue;
+    }
+    int64_t k = tt__tile_of(t, in->tile);
     tt__acc acc;
     tt__acc_init(&acc);
     size_t pos = r->n; /* tiles r->t[pos..] are merged */

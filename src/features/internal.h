@@ -28,8 +28,8 @@ struct tt_feature_set {
   tt_time_axis axis;
   int64_t tile, max_window;
   tt_feature_filter filter;
-  tt_feature_def *features;
-  size_t nfeatures;
+  tt_feature_def *features; /* aggregations [0, nagg), then attributes */
+  size_t nfeatures, nagg;
   char *json;
   char version[65], short_version[13];
 };
@@ -56,13 +56,14 @@ typedef struct tt__ring {
 
 /* One distinct (table, column, code) that features read. */
 typedef struct tt__input {
-  int table;          /* index into fs->tables */
-  const char *column; /* "" = row count */
-  const char *code;   /* "" = any row */
-  int filtered;       /* the set's filter applies (table is the source) */
-  int64_t tile;       /* tile size of its features (a multiple of the set's) */
-  int64_t max_tiles;  /* longest window of its features, in tiles */
-  int slope;          /* a slope feature reads it: merge the slope sums */
+  int table;           /* index into fs->tables */
+  const char *column;  /* "" = row count */
+  const char *code;    /* "" = any row */
+  int filtered;        /* the set's filter applies (table is the source) */
+  int64_t tile;        /* tile size of its features (a multiple of the set's) */
+  int64_t max_tiles;   /* longest window of its features, in tiles */
+  int slope;           /* a slope feature reads it: merge the slope sums */
+  tt_attr_encode attr; /* != NONE: an attribute (one slot: the latest row, never pruned) */
   size_t nfeat;
   int *feat; /* feature indices, sorted by window ascending */
 } tt__input;
@@ -124,13 +125,20 @@ static inline int64_t tt__tile_of(int64_t t, int64_t tile) {
  * min over features of (tile_of(from, tile) - window / tile) * tile. */
 static inline int64_t tt__read_lo(const tt_feature_set *fs, int64_t from) {
   int64_t lo = INT64_MAX;
-  for (size_t i = 0; i < fs->nfeatures; i++) {
+  for (size_t i = 0; i < fs->nagg; i++) {
     const tt_feature_def *f = &fs->features[i];
     int64_t k = (tt__tile_of(from, f->tile) - f->window / f->tile) * f->tile;
     if (k < lo) lo = k;
   }
   return lo;
 }
+
+/* The time column of a table as the set reads it: an entity table's
+ * validity column (attributes), else the set's time column. */
+const char *tt__table_time(const tt_feature_set *fs, const char *table);
+/* 1 if the set reads the table for attributes (read all of its history up
+ * to t, never pruned by windows). */
+int tt__table_is_entity(const tt_feature_set *fs, const char *table);
 
 /* floor(a / b) for b > 0. */
 static inline int64_t tt__floordiv(int64_t a, int64_t b) {

@@ -76,23 +76,23 @@ void tt__table_select(const tt_fengine *eng, const char *table, tt__select *sel)
   int w;
   sel->cols[0] = fs->entity;
   sel->types[0] = TT_TYPE_STRING;
-  sel->cols[1] = fs->time_column;
+  const char *tcol = tt__table_time(fs, table); /* valid_from for entity tables */
+  sel->cols[1] = tcol;
   sel->types[1] = counter ? TT_TYPE_INT64 : TT_TYPE_TIMESTAMP;
   sel->ncols = 2;
   w = snprintf(p, left, "CAST(%s AS VARCHAR) AS %s", tt__sql_ident(fs->entity, id, sizeof id), id);
   p += w, left -= (size_t)w;
   if (counter)
-    w = snprintf(p, left, ", CAST(%s AS BIGINT)", tt__sql_ident(fs->time_column, id, sizeof id));
+    w = snprintf(p, left, ", CAST(%s AS BIGINT)", tt__sql_ident(tcol, id, sizeof id));
   else
-    w = snprintf(p, left, ", epoch_us(CAST(%s AS TIMESTAMP))",
-                 tt__sql_ident(fs->time_column, id, sizeof id));
+    w = snprintf(p, left, ", epoch_us(CAST(%s AS TIMESTAMP))", tt__sql_ident(tcol, id, sizeof id));
   p += w, left -= (size_t)w;
   for (size_t k = 0; k < eng->ninputs; k++) {
     const tt__input *in = &eng->inputs[k];
     if (strcmp(fs->tables[in->table], table)) continue;
     const char *extra[3] = {in->column, *in->code ? fs->code_column : "",
                             in->filtered ? fs->filter.column : ""};
-    tt_type et[3] = {TT_TYPE_DOUBLE, TT_TYPE_STRING,
+    tt_type et[3] = {in->attr == TT_ATTR_CATEGORY ? TT_TYPE_STRING : TT_TYPE_DOUBLE, TT_TYPE_STRING,
                      fs->filter.is_string ? TT_TYPE_STRING : TT_TYPE_DOUBLE};
     for (int j = 0; j < 3; j++) {
       if (!*extra[j]) continue;
@@ -119,9 +119,18 @@ static void plan_table(build *bd, tabq *tq) {
   memcpy(tq->sql_cols, sel.sql, sizeof sel.sql);
 }
 
-static void time_pred(build *bd, char *buf, size_t size) {
+/* The rows of a table the build reads: events in [read_lo, read_hi]; an
+ * entity table's rows all up to read_hi (an attribute has no window). */
+static void time_pred(build *bd, const char *table, char *buf, size_t size) {
   char id[300];
-  tt__sql_ident(bd->fs->time_column, id, sizeof id);
+  tt__sql_ident(tt__table_time(bd->fs, table), id, sizeof id);
+  if (tt__table_is_entity(bd->fs, table)) {
+    if (bd->counter_axis)
+      snprintf(buf, size, "%s <= %lld", id, (long long)bd->read_hi);
+    else
+      snprintf(buf, size, "%s <= make_timestamp(%lld)", id, (long long)bd->read_hi);
+    return;
+  }
   if (bd->counter_axis)
     snprintf(buf, size, "%s >= %lld AND %s <= %lld", id, (long long)bd->read_lo, id,
              (long long)bd->read_hi);
@@ -184,11 +193,11 @@ static void *worker_run(void *arg) {
     goto out;
   }
   char pred[1024], ent[300];
-  time_pred(bd, pred, sizeof pred);
   tt__sql_ident(fs->entity, ent, sizeof ent);
   for (size_t i = 0; i < bd->ntabs; i++) {
     tabq *tq = &bd->tabs[i];
     if (!tq->nfiles) continue;
+    time_pred(bd, tq->name, pred, sizeof pred);
     size_t need = strlen(tq->list) + strlen(tq->sql_cols) + 1024;
     if (need > sqlcap) {
       free(sql);
@@ -363,14 +372,16 @@ static tt_err shard_vehicles(build *bd, duckdb_connection con, char ***out, size
   tt_err rc = TT_OK;
   char ent[300], pred[512];
   tt__sql_ident(bd->fs->entity, ent, sizeof ent);
-  time_pred(bd, pred, sizeof pred);
   for (size_t i = 0; i <= bd->ntabs && rc == TT_OK; i++) {
     char *sql;
     if (i == bd->ntabs) {
       if (!bd->has_spine) break;
       sql = strdup("SELECT DISTINCT v FROM spine WHERE v IS NOT NULL");
     } else {
-      if (bd->has_spine || !bd->tabs[i].nfiles) continue;
+      /* Vehicles with events; attributes alone do not make a vehicle. */
+      if (bd->has_spine || !bd->tabs[i].nfiles || tt__table_is_entity(bd->fs, bd->tabs[i].name))
+        continue;
+      time_pred(bd, bd->tabs[i].name, pred, sizeof pred);
       size_t len = strlen(bd->tabs[i].list) + 1024;
       sql = malloc(len);
       if (sql)
@@ -608,9 +619,7 @@ tt_err tt_features_build(const tt_feature_set *fs, const tt_features_build_opts 
       dlo = tt_time_day(bd.read_lo);
       dhi = tt_time_day(bd.read_hi);
     } else {
-      bd.read_lo = bd.from == INT64_MIN
-                       ? INT64_MIN
-                       : tt__read_lo(fs, bd.from);
+      bd.read_lo = bd.from == INT64_MIN ? INT64_MIN : tt__read_lo(fs, bd.from);
       bd.read_hi = bd.to;
     }
     for (size_t i = 0; i < bd.ntabs; i++) {
@@ -619,7 +628,9 @@ tt_err tt_features_build(const tt_feature_set *fs, const tt_features_build_opts 
       free(tq->list);
       tq->list = NULL;
       tq->name = fs->tables[i];
-      if ((rc = tt__lake_files(o->lake, tq->name, dlo, dhi, &tq->files, &tq->nfiles, err)))
+      if ((rc = tt__lake_files(o->lake, tq->name,
+                               tt__table_is_entity(fs, tq->name) ? INT64_MIN : dlo, dhi, &tq->files,
+                               &tq->nfiles, err)))
         goto out;
       if (!(tq->list = tt__sql_path_list(tq->files, tq->nfiles))) {
         rc = tt_error_set(err, TT_NOMEM, "out of memory");

@@ -313,19 +313,30 @@ tt_err tt_online_stats(tt_online *on, uint64_t *vehicles, uint64_t *bytes, tt_er
 
 /* ---------------------------------------------------------------------- */
 
+/* Sleep before retry `attempt` (0-based): 100 ms doubling up to 3.2 s. */
+static void retry_sleep(int attempt) {
+  long ms = 100L << (attempt < 5 ? attempt : 5);
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
 tt_err tt_features_stream(tt_online *on, tt_feature_source *src, int max_retries,
                           tt_features_stream_stats *stats, tt_error *err) {
   memset(stats, 0, sizeof *stats);
   uint64_t off = 0;
   tt_err rc = TT_OK;
-  for (int attempt = 0;; attempt++) {
-    rc = tt_online_offset(on, src->id, &off, err);
-    if (rc != TT_REDIS || attempt >= max_retries) break;
-    struct timespec ts = {0, 100000000L};
-    nanosleep(&ts, NULL);
+  if (src->attach) {
+    /* Multi-position source: it reads each key's stored position itself. */
+    if ((rc = src->attach(src->ctx, on, max_retries, err))) return rc;
+  } else {
+    for (int attempt = 0;; attempt++) {
+      rc = tt_online_offset(on, src->id, &off, err);
+      if (rc != TT_REDIS || attempt >= max_retries) break;
+      retry_sleep(0);
+    }
+    if (rc) return rc;
+    if (off && (rc = src->seek(src->ctx, off, err))) return rc;
   }
-  if (rc) return rc;
-  if (off && (rc = src->seek(src->ctx, off, err))) return rc;
   stats->resumed_at = off;
   for (;;) {
     const char *table;
@@ -334,21 +345,20 @@ tt_err tt_features_stream(tt_online *on, tt_feature_source *src, int max_retries
     int r = src->next(src->ctx, &table, &b, &after, err);
     if (r < 0) return err ? err->code : TT_IO;
     if (r == 0) break;
+    const char *key = src->batch_key ? src->batch_key(src->ctx) : src->id;
     for (int attempt = 0;; attempt++) {
-      rc = tt_online_update(on, table, b, src->id, after, err);
+      rc = tt_online_update(on, table, b, key, after, err);
       if (rc == TT_OK) break;
-      if (rc != TT_REDIS || attempt >= max_retries) return rc;
+      if (rc != TT_REDIS || attempt >= max_retries || (src->stop && *src->stop)) return rc;
       stats->retries++;
-      long ms = 100L << (attempt < 5 ? attempt : 5);
       tt_warn("features", "online store failed (%s); retry %d in %ld ms", err ? err->msg : "",
-              attempt + 1, ms);
-      struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-      nanosleep(&ts, NULL);
+              attempt + 1, 100L << (attempt < 5 ? attempt : 5));
+      retry_sleep(attempt);
       /* The reply of a successful MULTI/EXEC may have been lost: if the
        * stored offset moved past this batch, it was applied. */
       uint64_t now = 0;
       tt_error e2;
-      if (tt_online_offset(on, src->id, &now, &e2) == TT_OK && now >= after) {
+      if (tt_online_offset(on, key, &now, &e2) == TT_OK && now >= after) {
         rc = TT_OK;
         break;
       }
@@ -356,5 +366,6 @@ tt_err tt_features_stream(tt_online *on, tt_feature_source *src, int max_retries
     stats->events += b->nrows;
     stats->batches++;
   }
+  if (src->counters) src->counters(src->ctx, &stats->invalid, &stats->skipped);
   return TT_OK;
 }

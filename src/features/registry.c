@@ -65,12 +65,51 @@ static char *dump(json_t *v) {
 static void describe(rbuf *b, char sign, json_t *f) {
   const char *col = json_string_value(json_object_get(f, "column"));
   const char *code = json_string_value(json_object_get(f, "code"));
+  const char *enc = json_string_value(json_object_get(f, "encode"));
+  if (enc) { /* an attribute */
+    rb_printf(b, "%c attribute %s: %s of %s.%s as of %s\n", sign,
+              json_string_value(json_object_get(f, "name")), enc,
+              json_string_value(json_object_get(f, "table")), col ? col : "?",
+              json_string_value(json_object_get(f, "time")));
+    return;
+  }
   rb_printf(b, "%c feature %s: %s of %s.%s%s%s over %lld\n", sign,
             json_string_value(json_object_get(f, "name")),
             json_string_value(json_object_get(f, "agg")),
             json_string_value(json_object_get(f, "table")), col && *col ? col : "*",
             code && *code ? " code " : "", code && *code ? code : "",
             (long long)json_integer_value(json_object_get(f, "window")));
+}
+
+/* Added, removed and changed entries of one list ("features", "attributes"). */
+static void diff_list(rbuf *r, json_t *a, json_t *b, const char *list, const char *what) {
+  json_t *fa = json_object_get(a, list), *fb = json_object_get(b, list);
+  size_t i, j;
+  json_t *f, *g;
+  json_array_foreach(fa, i, f) {
+    const char *name = json_string_value(json_object_get(f, "name"));
+    int found = 0;
+    json_array_foreach(fb, j, g) {
+      if (strcmp(name, json_string_value(json_object_get(g, "name")))) continue;
+      found = 1;
+      const char *k;
+      json_t *v;
+      json_object_foreach(f, k, v) {
+        char *x = dump(v), *y = dump(json_object_get(g, k));
+        if (x && y && strcmp(x, y)) rb_printf(r, "~ %s %s: %s %s -> %s\n", what, name, k, x, y);
+        free(x);
+        free(y);
+      }
+    }
+    if (!found) describe(r, '-', f);
+  }
+  json_array_foreach(fb, j, g) {
+    const char *name = json_string_value(json_object_get(g, "name"));
+    int found = 0;
+    json_array_foreach(fa, i, f) found |=
+        !strcmp(name, json_string_value(json_object_get(f, "name")));
+    if (!found) describe(r, '+', g);
+  }
 }
 
 tt_err tt_feature_set_diff(const char *old_json, const char *new_json, char **report,
@@ -93,33 +132,8 @@ tt_err tt_feature_set_diff(const char *old_json, const char *new_json, char **re
     free(x);
     free(y);
   }
-  json_t *fa = json_object_get(a, "features"), *fb = json_object_get(b, "features");
-  size_t i, j;
-  json_t *f, *g;
-  json_array_foreach(fa, i, f) {
-    const char *name = json_string_value(json_object_get(f, "name"));
-    int found = 0;
-    json_array_foreach(fb, j, g) {
-      if (strcmp(name, json_string_value(json_object_get(g, "name")))) continue;
-      found = 1;
-      const char *k;
-      json_t *v;
-      json_object_foreach(f, k, v) {
-        char *x = dump(v), *y = dump(json_object_get(g, k));
-        if (x && y && strcmp(x, y)) rb_printf(&r, "~ feature %s: %s %s -> %s\n", name, k, x, y);
-        free(x);
-        free(y);
-      }
-    }
-    if (!found) describe(&r, '-', f);
-  }
-  json_array_foreach(fb, j, g) {
-    const char *name = json_string_value(json_object_get(g, "name"));
-    int found = 0;
-    json_array_foreach(fa, i, f) found |=
-        !strcmp(name, json_string_value(json_object_get(f, "name")));
-    if (!found) describe(&r, '+', g);
-  }
+  diff_list(&r, a, b, "features", "feature");
+  diff_list(&r, a, b, "attributes", "attribute");
   json_decref(a);
   json_decref(b);
   if (r.oom) {

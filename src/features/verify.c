@@ -147,12 +147,15 @@ tt_err tt_features_verify(const tt_feature_set *fs, const char *lake, const char
   /* 1. Files and their arrival order. */
   int64_t dlo = INT64_MIN, dhi = INT64_MAX;
   if (fs->axis == TT_AXIS_TIMESTAMP) {
-    if (from != INT64_MIN)
-      dlo = tt_time_day(tt__read_lo(fs, from));
+    if (from != INT64_MIN) dlo = tt_time_day(tt__read_lo(fs, from));
     if (to != INT64_MAX) dhi = tt_time_day(to);
   }
   for (size_t i = 0; i < ntab; i++) {
-    if ((rc = tt__lake_files(lake, fs->tables[i], dlo, dhi, &files[i], &nfiles[i], err))) goto out;
+    /* Entity tables: all history up to `to` (an attribute has no window). */
+    if ((rc = tt__lake_files(lake, fs->tables[i],
+                             tt__table_is_entity(fs, fs->tables[i]) ? INT64_MIN : dlo, dhi,
+                             &files[i], &nfiles[i], err)))
+      goto out;
     tt__table_select(eng, fs->tables[i], &sel[i]);
     if (!(pending[i] = tt_batch_new(sel[i].ncols, sel[i].cols, sel[i].types, 4096))) {
       rc = tt_error_set(err, TT_NOMEM, "out of memory");

@@ -876,16 +876,23 @@ static tt_err conf_set(rd_kafka_conf_t *conf, const char *k, const char *v, tt_e
   return TT_OK;
 }
 
-static tt_err open_consumer(consumer *c) {
-  const tt_kafka_ingest_opts *o = c->o;
+/* The consumer-group member every Kafka consumer of telltale uses (ingest,
+ * features stream): cooperative-sticky, manual offset commits, partition
+ * EOF events, reconnect backoff, librdkafka's log through tt_log;
+ * subscribed to topic. *rk and *q are the caller's (queue first). */
+tt_err tt__kafka_consumer_open(const char *brokers, const char *group, const char *topic,
+                               int session_timeout_ms, tt__kafka_rebalance_cb cb, void *opaque,
+                               rd_kafka_t **rk, rd_kafka_queue_t **q, tt_error *err) {
   char es[512], stimeout[32], hb[32];
   tt_err rc;
-  snprintf(stimeout, sizeof stimeout, "%d", o->session_timeout_ms);
-  snprintf(hb, sizeof hb, "%d", o->session_timeout_ms / 3 > 0 ? o->session_timeout_ms / 3 : 1);
+  *rk = NULL;
+  *q = NULL;
+  snprintf(stimeout, sizeof stimeout, "%d", session_timeout_ms);
+  snprintf(hb, sizeof hb, "%d", session_timeout_ms / 3 > 0 ? session_timeout_ms / 3 : 1);
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
   const char *props[][2] = {
-      {"bootstrap.servers", o->brokers},
-      {"group.id", o->group},
+      {"bootstrap.servers", brokers},
+      {"group.id", group},
       {"partition.assignment.strategy", "cooperative-sticky"},
       {"enable.auto.commit", "false"},
       {"enable.auto.offset.store", "false"},
@@ -902,25 +909,34 @@ static tt_err open_consumer(consumer *c) {
       {"log.queue", "false"},
   };
   for (size_t i = 0; i < sizeof props / sizeof *props; i++)
-    if ((rc = conf_set(conf, props[i][0], props[i][1], c->err))) {
+    if ((rc = conf_set(conf, props[i][0], props[i][1], err))) {
       rd_kafka_conf_destroy(conf);
       return rc;
     }
-  rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+  rd_kafka_conf_set_rebalance_cb(conf, cb);
   rd_kafka_conf_set_log_cb(conf, log_cb);
-  rd_kafka_conf_set_opaque(conf, c);
-  c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, es, sizeof es);
-  if (!c->rk) {
+  rd_kafka_conf_set_opaque(conf, opaque);
+  *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, es, sizeof es);
+  if (!*rk) {
     rd_kafka_conf_destroy(conf);
-    return tt_error_set(c->err, TT_KAFKA, "consumer: %s", es);
+    return tt_error_set(err, TT_KAFKA, "consumer: %s", es);
   }
-  rd_kafka_poll_set_consumer(c->rk);
-  c->q = rd_kafka_queue_get_consumer(c->rk);
+  rd_kafka_poll_set_consumer(*rk);
+  *q = rd_kafka_queue_get_consumer(*rk);
   rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
-  rd_kafka_topic_partition_list_add(topics, o->topic, RD_KAFKA_PARTITION_UA);
-  rd_kafka_resp_err_t e = rd_kafka_subscribe(c->rk, topics);
+  rd_kafka_topic_partition_list_add(topics, topic, RD_KAFKA_PARTITION_UA);
+  rd_kafka_resp_err_t e = rd_kafka_subscribe(*rk, topics);
   rd_kafka_topic_partition_list_destroy(topics);
-  if (e) return kerr(c->err, "subscribe", e);
+  if (e) return kerr(err, "subscribe", e);
+  return TT_OK;
+}
+
+static tt_err open_consumer(consumer *c) {
+  const tt_kafka_ingest_opts *o = c->o;
+  char es[512];
+  tt_err rc = tt__kafka_consumer_open(o->brokers, o->group, o->topic, o->session_timeout_ms,
+                                      rebalance_cb, c, &c->rk, &c->q, c->err);
+  if (rc) return rc;
   if (o->dead_letter_topic && *o->dead_letter_topic) {
     rd_kafka_conf_t *pc = rd_kafka_conf_new();
     if ((rc = conf_set(pc, "bootstrap.servers", o->brokers, c->err)) ||

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <librdkafka/rdkafka.h>
+
 #include "telltale/error.h"
 
 /* The lake part id of offsets [first, last] of topic/partition:
@@ -36,5 +38,18 @@ tt_err tt__kafka_landed_write(const char *lake, const char *table, const char *t
 tt_err tt__kafka_parts_cleanup(const char *lake, const char *table, const char *topic,
                                int32_t partition, int64_t landed, unsigned *removed,
                                tt_error *err) TT_WARN_UNUSED;
+
+typedef void (*tt__kafka_rebalance_cb)(rd_kafka_t *rk, rd_kafka_resp_err_t e,
+                                       rd_kafka_topic_partition_list_t *parts, void *opaque);
+
+/* A consumer-group member configured as every telltale consumer is (ingest,
+ * features stream): cooperative-sticky assignor, manual offset commits
+ * (auto commit and auto offset store off), auto.offset.reset earliest,
+ * partition-EOF events, reconnect backoff, librdkafka's log via tt_log,
+ * messages and rebalances on *q; subscribed to topic. On error *rk may be
+ * set: the caller destroys *q (if set) and then *rk. */
+tt_err tt__kafka_consumer_open(const char *brokers, const char *group, const char *topic,
+                               int session_timeout_ms, tt__kafka_rebalance_cb cb, void *opaque,
+                               rd_kafka_t **rk, rd_kafka_queue_t **q, tt_error *err) TT_WARN_UNUSED;
 
 #endif
