@@ -61,6 +61,11 @@ int cmd_predict(cli *ctx, int argc, char **argv);
 int cmd_evaluate(cli *ctx, int argc, char **argv);
 /* Open the configured registry (cli/main.c); returns an exit code. */
 struct tt_registry;
+struct tt_schema;
+/* --schema FILE or registry REF, else the registry's latest schema that has
+ * the table (cli/cmd_ingest.c). The schema is the caller's to destroy. */
+tt_err cli_load_schema(cli *ctx, const char *arg, const char *table, struct tt_schema **out,
+                       tt_error *err);
 int cli_open_registry(cli *ctx, struct tt_registry **reg);
 int cmd_simulate(cli *ctx, int argc, char **argv);
 int cmd_schema(cli *ctx, int argc, char **argv);

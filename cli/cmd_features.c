@@ -383,6 +383,25 @@ static int cmd_apply(cli *ctx, int argc, char **argv) {
   return rc;
 }
 
+/* The latest version of every feature set (text NULL), or the versions
+ * matching text, printed as a table or JSON. */
+static int list_or_search(cli *ctx, const char *text, int output) {
+  tt_registry *reg = NULL;
+  int rc = cli_open_registry(ctx, &reg);
+  if (rc) return rc;
+  tt_object *o = NULL;
+  size_t n = 0;
+  tt_error err;
+  tt_error_clear(&err);
+  tt_err e = text ? tt_registry_search(reg, TT_KIND_FEATURE_SET, text, &o, &n, &err)
+                  : tt_registry_list(reg, TT_KIND_FEATURE_SET, NULL, &o, &n, &err);
+  if (e != TT_OK) rc = cli_fail(&err);
+  else print_objects(o, n, output);
+  tt_objects_free(o, n);
+  tt_registry_close(reg);
+  return rc;
+}
+
 static int cmd_list(cli *ctx, int argc, char **argv) {
   int output = CLI_OUT_TABLE;
   int rc = simple_args(argc, argv,
@@ -391,19 +410,7 @@ static int cmd_list(cli *ctx, int argc, char **argv) {
                        "sha256 (the definition's version id) and description.\n",
                        &output, NULL, 0);
   if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
-  tt_registry *reg = NULL;
-  if ((rc = cli_open_registry(ctx, &reg))) return rc;
-  tt_object *o = NULL;
-  size_t n = 0;
-  tt_error err;
-  tt_error_clear(&err);
-  if (tt_registry_list(reg, TT_KIND_FEATURE_SET, NULL, &o, &n, &err) != TT_OK)
-    rc = cli_fail(&err);
-  else
-    print_objects(o, n, output);
-  tt_objects_free(o, n);
-  tt_registry_close(reg);
-  return rc;
+  return list_or_search(ctx, NULL, output);
 }
 
 static int cmd_search(cli *ctx, int argc, char **argv) {
@@ -418,19 +425,7 @@ static int cmd_search(cli *ctx, int argc, char **argv) {
                   &output, &text, 1);
   if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
   if (!text) return cli_usage_error("features search wants TEXT");
-  tt_registry *reg = NULL;
-  if ((rc = cli_open_registry(ctx, &reg))) return rc;
-  tt_object *o = NULL;
-  size_t n = 0;
-  tt_error err;
-  tt_error_clear(&err);
-  if (tt_registry_search(reg, TT_KIND_FEATURE_SET, text, &o, &n, &err) != TT_OK)
-    rc = cli_fail(&err);
-  else
-    print_objects(o, n, output);
-  tt_objects_free(o, n);
-  tt_registry_close(reg);
-  return rc;
+  return list_or_search(ctx, text, output);
 }
 
 static int cmd_diff(cli *ctx, int argc, char **argv) {

@@ -88,9 +88,10 @@ static void print_summary(const tt_ingest_stats *st, int json, double secs) {
     printf("rate           %.0f records/s\n", (double)(st->read - st->skipped) / secs);
 }
 
-/* --schema FILE or REF, else the registry's latest schema with the table. */
-static tt_err load_schema(cli *ctx, const char *arg, const char *table, tt_schema **out,
-                          tt_error *err) {
+/* --schema FILE or REF, else the registry's latest schema with the table.
+ * Shared with `ingest kafka://…` (cli/cmd_ingest_kafka.c). */
+tt_err cli_load_schema(cli *ctx, const char *arg, const char *table, tt_schema **out,
+                       tt_error *err) {
   if (arg && access(arg, F_OK) == 0) return tt_schema_parse_file(arg, out, err);
   if (arg) {
     tt_registry *reg;
@@ -155,7 +156,7 @@ int cmd_ingest(cli *ctx, int argc, char **argv) {
   tt_schema *schema = NULL;
   tt_lake *lake = NULL;
   int rc = CLI_EXIT_OK;
-  if (load_schema(ctx, schema_arg, table, &schema, &err)) {
+  if (cli_load_schema(ctx, schema_arg, table, &schema, &err)) {
     rc = cli_fail(&err);
     goto out;
   }

@@ -57,19 +57,8 @@ void cmd_ingest_kafka_help(FILE *f) {
  * else the kafka.schema file. */
 static tt_err load_schema(cli *ctx, const char *arg, const char *table, const char *fallback,
                           tt_schema **out, tt_error *err) {
-  if (arg && access(arg, F_OK) == 0) return tt_schema_parse_file(arg, out, err);
-  if (arg) {
-    tt_registry *reg;
-    tt_err rc = tt_registry_open(tt_config_get(ctx->cfg, "registry"),
-                                 tt_config_project_dir(ctx->cfg), &reg, err);
-    if (rc) return rc;
-    rc = tt_registry_schema_get(reg, arg, out, err);
-    tt_registry_close(reg);
-    return rc;
-  }
-  tt_err rc = tt_ingest_schema_lookup(tt_config_get(ctx->cfg, "registry"),
-                                      tt_config_project_dir(ctx->cfg), table, out, err);
-  if (rc != TT_NOTFOUND) return rc;
+  tt_err rc = cli_load_schema(ctx, arg, table, out, err);
+  if (arg || rc != TT_NOTFOUND) return rc;
   tt_error_clear(err);
   return tt_schema_parse_file(fallback, out, err);
 }
