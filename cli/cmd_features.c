@@ -103,7 +103,8 @@ enum {
   O_TABLE,
   O_TTL,
   O_VEHICLE,
-  O_FILE
+  O_FILE,
+  O_RETRIES
 };
 
 static int cmd_build(cli *ctx, int argc, char **argv) {
@@ -584,7 +585,7 @@ static int cmd_stream(cli *ctx, int argc, char **argv) {
                                        {"source", required_argument, 0, O_SOURCE},
                                        {"table", required_argument, 0, O_TABLE},
                                        {"ttl", required_argument, 0, O_TTL},
-                                       {"retries", required_argument, 0, O_FILE},
+                                       {"retries", required_argument, 0, O_RETRIES},
                                        {"group", required_argument, 0, O_GROUP},
                                        {"follow", no_argument, 0, O_FOLLOW},
                                        {"output", required_argument, 0, O_OUTPUT},
@@ -606,7 +607,7 @@ static int cmd_stream(cli *ctx, int argc, char **argv) {
     case O_TTL:
       ttl = atoi(optarg);
       break;
-    case O_FILE:
+    case O_RETRIES:
       retries = atoi(optarg);
       break;
     case O_GROUP:
